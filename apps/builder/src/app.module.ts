@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { BlobStoreModule, ConfigModule, DatabaseModule, LoggingModule, QueueModule } from '@cargohold/platform';
+import { QueueName } from '@cargohold/queue-contracts';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule.forRoot({ app: 'builder' }),
+    DatabaseModule,
+    BlobStoreModule,
+    QueueModule.forWorker(QueueName.Builder),
+  ],
+})
+export class AppModule {}

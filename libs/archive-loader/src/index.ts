@@ -1,0 +1,2 @@
+export * from './archive-loader.module';
+export * from './archive-loader.service';

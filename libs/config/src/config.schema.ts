@@ -1,0 +1,119 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every environment variable cargohold reads. Documented in README.md ("Configuration");
+ * keep the two in step.
+ */
+export const envSchema = z
+  .object({
+    CARGOHOLD_PORT: port.default(2375),
+    CARGOHOLD_HOST: z.string().min(1).default('127.0.0.1'),
+    CARGOHOLD_DATA_DIR: z.string().min(1).default('.data'),
+    CARGOHOLD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    CARGOHOLD_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('cargohold'),
+    DATABASE_URL: z.string().min(1).optional(),
+    CARGOHOLD_BLOB_DRIVER: z.enum(['filesystem', 's3']).default('filesystem'),
+    CARGOHOLD_S3_ENDPOINT: z.url().optional(),
+    CARGOHOLD_S3_BUCKET: z.string().min(3).default('cargohold'),
+    CARGOHOLD_S3_ACCESS_KEY: z.string().optional(),
+    CARGOHOLD_S3_SECRET_KEY: z.string().optional(),
+    CARGOHOLD_S3_REGION: z.string().default('us-east-1'),
+    CARGOHOLD_S3_PATH_STYLE: bool.default(true),
+    CARGOHOLD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CARGOHOLD_LOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
+    CARGOHOLD_MAX_GZIP_RATIO: z.coerce.number().positive().default(100),
+  })
+  .superRefine((env, ctx) => {
+    if (env.CARGOHOLD_BLOB_DRIVER === 's3') {
+      for (const key of ['CARGOHOLD_S3_ENDPOINT', 'CARGOHOLD_S3_ACCESS_KEY', 'CARGOHOLD_S3_SECRET_KEY'] as const) {
+        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when CARGOHOLD_BLOB_DRIVER=s3' });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export type DatabaseSettings = { type: 'postgres'; url: string } | { type: 'sqlite'; file: string };
+
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  pathStyle: boolean;
+}
+
+/** Configuration after validation, in the shapes the libs consume. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: Env['CARGOHOLD_LOG_LEVEL'];
+  redisUrl: string | undefined;
+  queuePrefix: string;
+  database: DatabaseSettings;
+  blobs: { driver: 'filesystem'; root: string } | ({ driver: 's3' } & S3Settings);
+  jobConcurrency: number;
+  loadMaxBytes: number;
+  /** Largest expansion a gzip archive or layer may have past 64 MiB (decompression bombs). */
+  maxGzipRatio: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate the environment once, at boot. Throws ConfigError naming each bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`));
+  }
+  const env = parsed.data;
+  const dataDir = path.resolve(env.CARGOHOLD_DATA_DIR);
+  const dbUrl = env.DATABASE_URL;
+  const database: DatabaseSettings =
+    dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)
+      ? { type: 'postgres', url: dbUrl }
+      : { type: 'sqlite', file: path.resolve(dbUrl?.replace(/^sqlite:(\/\/)?/, '') ?? path.join(dataDir, 'cargohold.sqlite')) };
+  const blobs: AppConfig['blobs'] =
+    env.CARGOHOLD_BLOB_DRIVER === 's3'
+      ? {
+          driver: 's3',
+          endpoint: env.CARGOHOLD_S3_ENDPOINT as string,
+          bucket: env.CARGOHOLD_S3_BUCKET,
+          accessKey: env.CARGOHOLD_S3_ACCESS_KEY as string,
+          secretKey: env.CARGOHOLD_S3_SECRET_KEY as string,
+          region: env.CARGOHOLD_S3_REGION,
+          pathStyle: env.CARGOHOLD_S3_PATH_STYLE,
+        }
+      : { driver: 'filesystem', root: path.join(dataDir, 'blobs') };
+  return {
+    port: env.CARGOHOLD_PORT,
+    host: env.CARGOHOLD_HOST,
+    dataDir,
+    logLevel: env.CARGOHOLD_LOG_LEVEL,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.CARGOHOLD_QUEUE_PREFIX,
+    database,
+    blobs,
+    jobConcurrency: env.CARGOHOLD_JOB_CONCURRENCY,
+    loadMaxBytes: env.CARGOHOLD_LOAD_MAX_BYTES,
+    maxGzipRatio: env.CARGOHOLD_MAX_GZIP_RATIO,
+  };
+}
+
+/** Nest injection token for the validated AppConfig. */
+export const APP_CONFIG = Symbol('AppConfig');

@@ -1,0 +1,23 @@
+import { BlobEntity } from './blob.entity';
+import { ImageLayerEntity } from './image-layer.entity';
+import { ImageEntity } from './image.entity';
+import { ManifestRefEntity } from './manifest-ref.entity';
+import { ManifestEntity } from './manifest.entity';
+import { RepoDigestEntity } from './repo-digest.entity';
+import { RepositoryEntity } from './repository.entity';
+import { TagEntity } from './tag.entity';
+
+export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, TagEntity };
+export type { ManifestRefKind } from './manifest-ref.entity';
+
+/** Explicit list (no globs): bundlers and compiled output both see exactly these. */
+export const entities = [
+  BlobEntity,
+  ManifestEntity,
+  ManifestRefEntity,
+  ImageEntity,
+  ImageLayerEntity,
+  RepositoryEntity,
+  TagEntity,
+  RepoDigestEntity,
+];

@@ -1,0 +1,4 @@
+import { InitialSchema1795827950356 } from './initial-schema.migration';
+
+/** Every migration, oldest first (explicit: no globs, so bundled output runs the same list). */
+export const migrations = [InitialSchema1795827950356];

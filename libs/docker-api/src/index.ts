@@ -1,0 +1,3 @@
+export * from './api-version';
+export * from './docker-api.module';
+export * from './docker-error.filter';

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { parseImageConfig, type Reference } from '@cargohold/oci';
+import { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity } from '@cargohold/db';
+import { ImageReferencesRepository } from './image-references.repository';
+
+export interface NewImageLayer {
+  /** Blob holding the layer as stored (plain or compressed tar). */
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** Digest of the uncompressed tar. */
+  diffId: string;
+  /** Sum of the sizes of the files in the layer. */
+  contentSize: number;
+}
+
+export interface NewImage {
+  config: { digest: string; bytes: Buffer };
+  manifest: { digest: string; mediaType: string; bytes: Buffer };
+  layers: NewImageLayer[];
+  parentId?: string | null;
+  /** Normalised references with a tag: each is pointed at this image. */
+  tags?: Array<Reference & { tag: string }>;
+  /** Record `repo@<manifest digest>` for each tagged repository. */
+  recordDigests?: boolean;
+}
+
+export interface CommitResult {
+  imageId: string;
+  /** Tags that moved here from another image: `{ tag: 'busybox:latest', previousImageId }`. */
+  moved: Array<{ repository: string; tag: string; previousImageId: string }>;
+}
+
+/**
+ * Makes an image visible: blobs, manifest, image and references in one transaction, so a
+ * reader sees all of it or nothing (ARCHITECTURE invariant). Idempotent: committing the same
+ * image twice changes nothing but tag targets. The caller has already stored and verified
+ * every blob it names.
+ */
+@Injectable()
+export class ImageCommitService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly refs: ImageReferencesRepository,
+  ) {}
+
+  commit(image: NewImage): Promise<CommitResult> {
+    const config = parseImageConfig(image.config.bytes);
+    const now = Date.now();
+    return this.dataSource.transaction(async (em) => {
+      await this.recordBlobs(em, [{ digest: image.config.digest, size: image.config.bytes.length }, ...image.layers.map((l) => ({ digest: l.digest, size: l.size }))], now);
+      await this.recordManifest(em, image, now);
+      const exists = await em.existsBy(ImageEntity, { id: image.config.digest });
+      if (!exists) {
+        await em.insert(ImageEntity, {
+          id: image.config.digest,
+          config: image.config.bytes.toString('utf8'),
+          labels: JSON.stringify(config.config?.Labels ?? {}),
+          size: image.layers.reduce((sum, l) => sum + l.contentSize, 0),
+          created: config.created ? Date.parse(config.created) || 0 : 0,
+          parentId: image.parentId ?? null,
+          os: config.os ?? 'linux',
+          architecture: config.architecture ?? 'amd64',
+          variant: config.variant ?? null,
+          manifestDigest: image.manifest.digest,
+          storedAt: now,
+        });
+        await em.insert(
+          ImageLayerEntity,
+          image.layers.map((l, position) => ({
+            imageId: image.config.digest,
+            position,
+            diffId: l.diffId,
+            blobDigest: l.digest,
+            mediaType: l.mediaType,
+            blobSize: l.size,
+            contentSize: l.contentSize,
+          })),
+        );
+      }
+      const moved: CommitResult['moved'] = [];
+      for (const ref of image.tags ?? []) {
+        const previous = await this.refs.setTag(ref.name, ref.tag, image.config.digest, image.manifest.digest, em);
+        if (previous) moved.push({ repository: ref.name, tag: ref.tag, previousImageId: previous });
+        if (image.recordDigests) await this.refs.addDigest(ref.name, image.manifest.digest, image.config.digest, em);
+      }
+      return { imageId: image.config.digest, moved };
+    });
+  }
+
+  private async recordBlobs(em: EntityManager, blobs: Array<{ digest: string; size: number }>, now: number): Promise<void> {
+    const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
+    for (let i = 0; i < unique.length; i += 200) {
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(BlobEntity)
+        .values(unique.slice(i, i + 200).map((b) => ({ ...b, createdAt: now })))
+        .orIgnore()
+        .execute();
+    }
+  }
+
+  private async recordManifest(em: EntityManager, image: NewImage, now: number): Promise<void> {
+    if (await em.existsBy(ManifestEntity, { digest: image.manifest.digest })) return;
+    await em.insert(ManifestEntity, {
+      digest: image.manifest.digest,
+      mediaType: image.manifest.mediaType,
+      size: image.manifest.bytes.length,
+      content: image.manifest.bytes.toString('utf8'),
+      configDigest: image.config.digest,
+      subjectDigest: null,
+      artifactType: null,
+      createdAt: now,
+    });
+    const configMediaType = image.manifest.mediaType.includes('docker') ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json';
+    await em.insert(ManifestRefEntity, [
+      { manifestDigest: image.manifest.digest, position: 0, kind: 'config', targetDigest: image.config.digest, mediaType: configMediaType, size: image.config.bytes.length, platform: null },
+      ...image.layers.map((l, i) => ({
+        manifestDigest: image.manifest.digest,
+        position: i + 1,
+        kind: 'layer' as const,
+        targetDigest: l.digest,
+        mediaType: l.mediaType,
+        size: l.size,
+        platform: null,
+      })),
+    ]);
+  }
+}

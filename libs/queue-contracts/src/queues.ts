@@ -1,0 +1,18 @@
+/**
+ * Queue and job names are wire strings stored in Redis: never rename one. A job whose payload
+ * shape changes gets a new version (`load.v2`) and the old one is drained before removal.
+ */
+export const QueueName = {
+  Puller: 'puller',
+  Builder: 'builder',
+  Gc: 'gc',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+export const JobName = {
+  /** Load a `docker save` archive (docker-archive or OCI layout) staged in the blob store. */
+  Load: 'load.v1',
+  /** Remove staged uploads older than a grace window. */
+  ExpireStaging: 'staging.expire.v1',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];

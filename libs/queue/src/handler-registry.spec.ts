@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { JobName, QueueName } from '@cargohold/queue-contracts';
+import type { JobsOfQueue } from '@cargohold/queue-contracts';
+import { HandlerRegistry } from './handler-registry';
+
+const loadResult = { images: [] };
+
+describe('HandlerRegistry', () => {
+  it('names the queue and the job when a contract job has no handler', () => {
+    const registry = new HandlerRegistry(QueueName.Puller);
+    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job load.v1'));
+  });
+
+  it('is complete once every job of the queue has a handler', () => {
+    const registry = new HandlerRegistry(QueueName.Puller);
+    registry.register(JobName.Load, async () => loadResult);
+    expect(() => registry.assertComplete()).not.toThrow();
+    expect(registry.get(JobName.Load)).toBeTypeOf('function');
+  });
+
+  it('rejects a second handler for the same job', () => {
+    const registry = new HandlerRegistry(QueueName.Gc);
+    registry.register(JobName.ExpireStaging, async () => ({ removed: 0, bytes: 0 }));
+    expect(() => registry.register(JobName.ExpireStaging, async () => ({ removed: 1, bytes: 1 }))).toThrow(
+      'queue gc: a handler for job staging.expire.v1 is already registered',
+    );
+  });
+
+  it('rejects a handler for a job that runs on another queue', () => {
+    // Only reachable through a widened type (e.g. a WorkerHost injected without its queue parameter).
+    const registry = new HandlerRegistry<QueueName>(QueueName.Gc);
+    const name = JobName.Load as JobsOfQueue<QueueName>;
+    expect(() => registry.register(name, async () => loadResult)).toThrow(
+      'queue gc: job load.v1 belongs to queue puller; register it on that queue\'s worker',
+    );
+  });
+
+  it('accepts a queue that has no jobs in the contracts yet', () => {
+    const registry = new HandlerRegistry(QueueName.Builder);
+    expect(registry.jobNames).toEqual([]);
+    expect(() => registry.assertComplete()).not.toThrow();
+  });
+
+  it('lists the jobs of a queue from the contracts table', () => {
+    expect(new HandlerRegistry(QueueName.Puller).jobNames).toEqual([JobName.Load]);
+    expect(new HandlerRegistry(QueueName.Gc).jobNames).toEqual([JobName.ExpireStaging]);
+  });
+});
