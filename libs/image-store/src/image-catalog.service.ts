@@ -20,6 +20,8 @@ export interface ListImagesOptions {
 /** Read side of the image store: name resolution, `image ls`, inspect, history. */
 @Injectable()
 export class ImageCatalogService {
+  private cached: { version: number; listing: Promise<Listing> } | null = null;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly refs: ImageReferencesRepository,
@@ -66,28 +68,22 @@ export class ImageCatalogService {
     for (const v of filters.get('since') ?? []) since = Math.max(since, (await this.resolve(v)).created);
     const labelFilter = filters.get('label');
     const referenceFilter = filters.get('reference');
-
-    const rows = await this.dataSource
-      .createQueryBuilder(ImageEntity, 'i')
-      .select(['i.id', 'i.parentId', 'i.created', 'i.size', 'i.labels'])
-      .getMany();
-    const parents = new Set(rows.map((r) => r.parentId).filter((p): p is string => !!p));
-    const allRefs = await this.refs.allReferences();
+    const listing = await this.listing();
     const shared = options.sharedSize ? await this.sharedSizes() : null;
 
     const summaries: ImageSummary[] = [];
-    for (const img of rows) {
-      const hasChildren = parents.has(img.id);
+    for (const img of listing.images) {
+      const hasChildren = listing.parents.has(img.id);
       if (danglingOnly && hasChildren) continue;
       if (before !== Infinity && !(img.created < before)) continue;
       if (since !== -Infinity && !(img.created > since)) continue;
-      const labels = JSON.parse(img.labels) as Record<string, string>;
-      if (labelFilter && !matchLabels(labelFilter, labels)) continue;
+      if (labelFilter && !matchLabels(labelFilter, img.labels)) continue;
 
-      let refs = allRefs.get(img.id) ?? [];
-      if (referenceFilter) refs = refs.filter((r) => referenceFilter.some((p) => familiarMatch(p, r)));
-      const repoTags = refs.filter((r) => r.kind === 'tag').map((r) => familiarTag(r.repository, r.tag));
-      const repoDigests = refs.filter((r) => r.kind === 'digest').map((r) => familiarDigest(r.repository, r.digest));
+      let refs = listing.refs.get(img.id) ?? NO_REFS;
+      if (referenceFilter) refs = refs.filter((r) => referenceFilter.some((p) => globMatch(p, r.familiar) || globMatch(p, r.familiarRepository)));
+      const repoTags: string[] = [];
+      const repoDigests: string[] = [];
+      for (const r of refs) (r.kind === 'tag' ? repoTags : repoDigests).push(r.familiar);
 
       if (!repoTags.length && !repoDigests.length) {
         if (!(options.all || !hasChildren)) continue; // untagged intermediate image
@@ -99,7 +95,7 @@ export class ImageCatalogService {
         Containers: -1,
         Created: Math.floor(img.created / 1000),
         Id: img.id,
-        Labels: Object.keys(labels).length ? labels : null,
+        Labels: img.labels,
         ParentId: img.parentId ?? '',
         RepoDigests: repoDigests,
         RepoTags: repoTags,
@@ -109,6 +105,55 @@ export class ImageCatalogService {
     }
     summaries.sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : 1));
     return summaries;
+  }
+
+  /**
+   * Images and references as listing needs them, cached per store version: every change bumps
+   * the version in its own transaction, so one tiny query tells whether the cache is current
+   * (whichever process made the change).
+   */
+  private async listing(): Promise<Listing> {
+    const version = await this.refs.storeVersion();
+    if (this.cached?.version !== version) {
+      const loading = this.loadListing(version);
+      this.cached = { version, listing: loading };
+      loading.catch(() => {
+        if (this.cached?.listing === loading) this.cached = null;
+      });
+    }
+    return this.cached.listing;
+  }
+
+  private async loadListing(version: number): Promise<Listing> {
+    const rows = (await this.dataSource.query('SELECT id, parent_id, created, size, labels FROM image')) as ImageRow[];
+    const images = rows.map((row) => {
+      const labels = JSON.parse(row.labels) as Record<string, string>;
+      return {
+        id: row.id,
+        parentId: row.parent_id,
+        created: Number(row.created),
+        size: Number(row.size),
+        labels: Object.keys(labels).length ? labels : null,
+      };
+    });
+    const parents = new Set(images.map((r) => r.parentId).filter((p): p is string => !!p));
+    const familiarRepos = new Map<string, string>();
+    const familiarRepo = (name: string) => {
+      let f = familiarRepos.get(name);
+      if (f === undefined) familiarRepos.set(name, (f = familiarName(name)));
+      return f;
+    };
+    const refs = new Map<string, ListedRef[]>();
+    for (const [id, list] of await this.refs.allReferences()) {
+      refs.set(
+        id,
+        list.map((r) => {
+          const repo = familiarRepo(r.repository);
+          return { kind: r.kind, familiarRepository: repo, familiar: r.kind === 'tag' ? `${repo}:${r.tag}` : `${repo}@${r.digest}` };
+        }),
+      );
+    }
+    return { version, images, parents, refs };
   }
 
   /** Bytes each image shares with at least one other image (layers counted by diff ID). */
@@ -187,9 +232,28 @@ export class ImageCatalogService {
   }
 }
 
-function familiarMatch(pattern: string, ref: ImageReference): boolean {
-  const full = ref.kind === 'tag' ? familiarTag(ref.repository, ref.tag) : familiarDigest(ref.repository, ref.digest);
-  return globMatch(pattern, full) || globMatch(pattern, familiarName(ref.repository));
+
+interface ListedRef {
+  kind: 'tag' | 'digest';
+  familiar: string;
+  familiarRepository: string;
+}
+
+interface Listing {
+  version: number;
+  images: Array<{ id: string; parentId: string | null; created: number; size: number; labels: Record<string, string> | null }>;
+  parents: Set<string>;
+  refs: Map<string, ListedRef[]>;
+}
+
+const NO_REFS: ListedRef[] = [];
+
+interface ImageRow {
+  id: string;
+  parent_id: string | null;
+  created: number | string;
+  size: number | string;
+  labels: string;
 }
 
 interface HistoryJson {

@@ -85,6 +85,7 @@ export class ImageCommitService {
         if (previous) moved.push({ repository: ref.name, tag: ref.tag, previousImageId: previous });
         if (image.recordDigests) await this.refs.addDigest(ref.name, image.manifest.digest, image.config.digest, em);
       }
+      await this.refs.bumpVersion(em);
       return { imageId: image.config.digest, moved };
     });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { ImageEntity, RepoDigestEntity, RepositoryEntity, TagEntity } from '@cargohold/db';
+import { ImageEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity } from '@cargohold/db';
 
 /** One repository reference to an image: a tag (`repo:tag`) or a digest (`repo@sha256:…`). */
 export type ImageReference =
@@ -47,22 +47,25 @@ export class ImageReferencesRepository {
     return result;
   }
 
-  /** Every reference in the store, grouped by image (for listing). */
+  /** Every reference in the store, grouped by image (for listing; raw rows, it is the hot path). */
   async allReferences(em: EntityManager = this.dataSource.manager): Promise<Map<string, ImageReference[]>> {
     const result = new Map<string, ImageReference[]>();
-    const repos = new Map((await em.find(RepositoryEntity)).map((r) => [r.id, r.name]));
     const push = (id: string, ref: ImageReference) => {
       const list = result.get(id);
       if (list) list.push(ref);
       else result.set(id, [ref]);
     };
-    for (const t of await em.find(TagEntity)) {
-      push(t.imageId, { kind: 'tag', repository: repos.get(t.repositoryId) ?? '?', repositoryId: t.repositoryId, tag: t.name, updatedAt: t.updatedAt });
+    const tags = (await em.query(
+      'SELECT t.image_id, t.name, t.updated_at, t.repository_id, r.name AS repository FROM tag t JOIN repository r ON r.id = t.repository_id',
+    )) as Array<{ image_id: string; name: string; updated_at: string | number; repository_id: number; repository: string }>;
+    for (const t of tags) {
+      push(t.image_id, { kind: 'tag', repository: t.repository, repositoryId: Number(t.repository_id), tag: t.name, updatedAt: Number(t.updated_at) });
     }
-    for (const d of await em.find(RepoDigestEntity)) {
-      push(d.imageId, { kind: 'digest', repository: repos.get(d.repositoryId) ?? '?', repositoryId: d.repositoryId, digest: d.digest });
-    }
-    for (const refs of result.values()) refs.sort(compareRefs);
+    const digests = (await em.query(
+      'SELECT d.image_id, d.digest, d.repository_id, r.name AS repository FROM repo_digest d JOIN repository r ON r.id = d.repository_id',
+    )) as Array<{ image_id: string; digest: string; repository_id: number; repository: string }>;
+    for (const d of digests) push(d.image_id, { kind: 'digest', repository: d.repository, repositoryId: Number(d.repository_id), digest: d.digest });
+    for (const refs of result.values()) if (refs.length > 1) refs.sort(compareRefs);
     return result;
   }
 
@@ -111,6 +114,17 @@ export class ImageReferencesRepository {
   async removeReference(ref: ImageReference, em: EntityManager): Promise<void> {
     if (ref.kind === 'tag') await em.delete(TagEntity, { repositoryId: ref.repositoryId, name: ref.tag });
     else await em.delete(RepoDigestEntity, { repositoryId: ref.repositoryId, digest: ref.digest });
+  }
+
+  /** Mark the store changed; call inside every transaction that changes images or references. */
+  async bumpVersion(em: EntityManager): Promise<void> {
+    await em.createQueryBuilder().update(StoreStateEntity).set({ version: () => 'version + 1' }).where('id = 1').execute();
+  }
+
+  /** The store's change counter (see StoreStateEntity). */
+  async storeVersion(em: EntityManager = this.dataSource.manager): Promise<number> {
+    const rows = (await em.query('SELECT version FROM store_state WHERE id = 1')) as Array<{ version: number | string }>;
+    return Number(rows[0]?.version ?? 0);
   }
 
   async hasChildren(imageId: string, em: EntityManager = this.dataSource.manager): Promise<boolean> {

@@ -26,6 +26,7 @@ export class ImageRemovalService {
     const force = options.force ?? false;
     const prune = options.prune ?? true;
     return this.dataSource.transaction(async (em) => {
+      await this.refs.bumpVersion(em);
       const records: DeleteRecord[] = [];
       const img = await this.catalog.resolve(input, em);
       let refs = await this.refsOf(img.id, em);

@@ -181,6 +181,20 @@ describe.each(dialects)('image store on $name', ({ open }) => {
     await expect(catalog.resolve(again.config.digest)).rejects.toThrow('No such image');
   });
 
+  it('a cached listing sees changes made through another instance (another gateway or worker)', async () => {
+    const otherRefs = new ImageReferencesRepository(ds);
+    const otherCommits = new ImageCommitService(ds, otherRefs);
+    const otherTagging = new ImageTaggingService(ds, new ImageCatalogService(ds, otherRefs), otherRefs);
+    const before = await catalog.list();
+    const img = image('cache-probe', { tags: ['cache/probe:1'] });
+    await otherCommits.commit(img);
+    expect((await catalog.list()).length).toBe(before.length + 1);
+    await otherTagging.tag('cache/probe:1', 'cache/probe', '2');
+    expect((await catalog.list()).find((s) => s.Id === img.config.digest)?.RepoTags.sort()).toEqual(['cache/probe:1', 'cache/probe:2']);
+    await new ImageRemovalService(ds, new ImageCatalogService(ds, otherRefs), otherRefs).remove(img.config.digest, { force: true });
+    expect((await catalog.list()).length).toBe(before.length);
+  });
+
   it('concurrent commits of many images all become visible', async () => {
     await Promise.all(Array.from({ length: 300 }, (_, i) => commits.commit(image(`bulk-${i}`, { tags: [`bulk/${i}:1`] }))));
     const list = await catalog.list();

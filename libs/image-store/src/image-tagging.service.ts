@@ -20,6 +20,7 @@ export class ImageTaggingService {
     await this.dataSource.transaction(async (em) => {
       const img = await this.catalog.resolve(source, em);
       await this.refs.setTag(target.name, target.tag, img.id, img.manifestDigest, em);
+      await this.refs.bumpVersion(em);
     });
   }
 }

@@ -5,9 +5,10 @@ import { ManifestRefEntity } from './manifest-ref.entity';
 import { ManifestEntity } from './manifest.entity';
 import { RepoDigestEntity } from './repo-digest.entity';
 import { RepositoryEntity } from './repository.entity';
+import { StoreStateEntity } from './store-state.entity';
 import { TagEntity } from './tag.entity';
 
-export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, TagEntity };
+export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity };
 export type { ManifestRefKind } from './manifest-ref.entity';
 
 /** Explicit list (no globs): bundlers and compiled output both see exactly these. */
@@ -20,4 +21,5 @@ export const entities = [
   RepositoryEntity,
   TagEntity,
   RepoDigestEntity,
+  StoreStateEntity,
 ];

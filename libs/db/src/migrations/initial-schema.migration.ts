@@ -189,11 +189,21 @@ export class InitialSchema1795827950356 implements MigrationInterface {
         ],
       }),
     );
+
+    // One row whose version every reference or image change bumps in its own transaction, so
+    // readers can cache listings and know for one cheap query whether they are still current.
+    await queryRunner.createTable(
+      new Table({
+        name: 'store_state',
+        columns: [{ name: 'id', type: 'integer', isPrimary: true }, bigint('version')],
+      }),
+    );
+    await queryRunner.query('INSERT INTO store_state (id, version) VALUES (1, 0)');
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // Children first, so no foreign key is left pointing at a dropped table.
-    for (const table of ['repo_digest', 'tag', 'repository', 'image_layer', 'image', 'manifest_ref', 'manifest', 'blob']) {
+    for (const table of ['store_state', 'repo_digest', 'tag', 'repository', 'image_layer', 'image', 'manifest_ref', 'manifest', 'blob']) {
       await queryRunner.dropTable(table);
     }
   }
