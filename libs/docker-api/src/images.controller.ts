@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BadRequestException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
 import { ImageCatalogService, ImageExportService, ImageRemovalService, ImageTaggingService } from '@cargohold/image-store';
@@ -34,8 +34,9 @@ export class ImagesController {
   ) {}
 
   @Get('json')
-  list(@Query() q: Query) {
-    return this.catalog.list({
+  @Header('Content-Type', 'application/json')
+  list(@Query() q: Query): Promise<string> {
+    return this.catalog.listJson({
       all: boolParam(q.all),
       filters: stringParam(q.filters) ?? (stringParam(q.filter) ? JSON.stringify({ reference: [stringParam(q.filter)] }) : undefined),
       sharedSize: boolParam(q['shared-size']),

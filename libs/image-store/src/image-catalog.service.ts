@@ -21,6 +21,7 @@ export interface ListImagesOptions {
 @Injectable()
 export class ImageCatalogService {
   private cached: { version: number; listing: Promise<Listing> } | null = null;
+  private jsonCache: { version: number; bodies: Map<string, string> } = { version: -1, bodies: new Map() };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -105,6 +106,27 @@ export class ImageCatalogService {
     }
     summaries.sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : 1));
     return summaries;
+  }
+
+  /**
+   * `list` serialized, with the JSON reused while the store version and the query are the same:
+   * CI fleets poll `docker image ls` with the same arguments, and at 10,000 images building the
+   * JSON costs more than everything else. Relative `until` values depend on the clock: never cached.
+   */
+  async listJson(options: ListImagesOptions = {}): Promise<string> {
+    const version = await this.refs.storeVersion();
+    const key = JSON.stringify([options.all ?? false, options.filters ?? '', options.sharedSize ?? false]);
+    const cacheable = !options.filters?.includes('"until"');
+    if (this.jsonCache.version !== version) this.jsonCache = { version, bodies: new Map() };
+    const hit = cacheable ? this.jsonCache.bodies.get(key) : undefined;
+    if (hit) return hit;
+    const cache = this.jsonCache;
+    const body = JSON.stringify(await this.list(options));
+    if (cacheable && cache.version === version) {
+      if (cache.bodies.size >= 32) cache.bodies.clear();
+      cache.bodies.set(key, body);
+    }
+    return body;
   }
 
   /**

@@ -35,7 +35,12 @@ export async function fetchOnce(url: URL, init: HttpRequestInit): Promise<Respon
       ...(init.body !== undefined && !Buffer.isBuffer(init.body) ? { duplex: 'half' as const } : {}),
     });
   } catch (error) {
-    if (init.signal?.aborted) throw abortReason(init.signal);
+    if (init.signal?.aborted) {
+      const reason = abortReason(init.signal);
+      // Our own deadlines (AbortSignal.timeout) mean "no answer", which is worth a retry.
+      if (reason.name !== 'TimeoutError') throw reason;
+      throw new RegistryUnreachableError(`${init.method} ${redactUrl(url)}: no answer in time`, { cause: reason });
+    }
     throw new RegistryUnreachableError(`${init.method} ${redactUrl(url)}: ${describeNetworkError(error)}`, { cause: error });
   }
 }

@@ -1,3 +1,4 @@
+import { abortReason } from './backoff.util';
 import { errorFromResponse } from './error-response.util';
 import { fetchFollowingRedirects, fetchOnce, readBodyLimited, readTextPrefix, redactUrl } from './http.util';
 import type { RegistryCredentials } from './registry-client.types';
@@ -10,6 +11,7 @@ const MIN_TOKEN_LIFETIME_S = 60;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 /** dockerd's OAuth client_id: identity tokens issued to `docker login` are bound to it on some servers. */
 const CLIENT_ID = 'docker';
+const TOKEN_TIMEOUT_MS = 30_000;
 
 interface CachedToken {
   token: string;
@@ -96,15 +98,17 @@ export class RegistryAuthenticator {
   }
 
   private async token(challenge: AuthChallenge, scopes: readonly string[], offline: boolean, signal?: AbortSignal): Promise<CachedToken> {
+    signal?.throwIfAborted();
     const key = cacheKey(challenge, scopes);
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > this.now()) return cached;
     let pending = this.pending.get(key);
     if (!pending) {
-      pending = this.fetchToken(challenge, scopes, offline, signal).finally(() => this.pending.delete(key));
+      // Shared by every request waiting for this scope set, so no single caller's signal may cancel it.
+      pending = this.fetchToken(challenge, scopes, offline, AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => this.pending.delete(key));
       this.pending.set(key, pending);
     }
-    const fresh = await pending;
+    const fresh = await raceAbort(pending, signal);
     this.tokens.set(key, fresh);
     return fresh;
   }
@@ -186,4 +190,24 @@ export class RegistryAuthenticator {
 
 function cacheKey(challenge: AuthChallenge, scopes: readonly string[]): string {
   return [challenge.params.realm ?? '', challenge.params.service ?? '', ...[...scopes].sort()].join('\n');
+}
+
+/** `promise`, or the signal's abort reason as soon as it aborts (the promise itself runs on). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }

@@ -1,0 +1,30 @@
+import { MediaType, sha256Of, type Sha256Digest } from '@cargohold/oci';
+
+export interface ManifestDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export interface SynthesizedManifest {
+  digest: Sha256Digest;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+/**
+ * The OCI image manifest for a config and its layers, serialised deterministically so the same
+ * image always gets the same manifest digest. Same shape as the archive loader writes for a
+ * legacy docker-archive (the two are meant to be folded into one helper).
+ */
+export function synthesizeManifest(config: { digest: string; size: number }, layers: readonly ManifestDescriptor[]): SynthesizedManifest {
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: config.digest, size: config.size },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }),
+  );
+  return { digest: sha256Of(bytes), mediaType: MediaType.OciManifest, bytes };
+}
