@@ -7,7 +7,7 @@ import { ArchiveError, UnsafeArchiveError } from './archive-errors';
 import { cleanEntryPath, describeUnsafePath, parentPaths } from './archive-path.util';
 import { decompress } from './compression.util';
 import type { DecompressProgress } from './compression.util';
-import { InvalidDigestError, parseDigest } from './digest';
+import { InvalidDigestError, isSha256Digest, parseDigest } from './digest';
 import type { Sha256Digest } from './digest';
 import { ImageConfigError, parseImageConfig } from './image-config';
 import type { ImageConfig } from './image-config';
@@ -243,9 +243,9 @@ class ArchiveReader {
       }
     };
 
-    const hash = createHash('sha256');
     const kept: Buffer[] = [];
     if (layoutFile) {
+      const hash = createHash('sha256');
       for await (const chunk of rest()) {
         hash.update(chunk);
         kept.push(chunk);
@@ -257,14 +257,15 @@ class ArchiveReader {
     const pass = new PassThrough();
     // A sink that already gave up no longer listens; our own failure is reported by the caller.
     pass.on('error', noop);
-    const inspector = createLayerInspector(this.limits.layer);
     const put = this.sink.putEntry(path, pass, size, expected);
+    // The sink hashes what it stores (that is its contract); the inspector reuses that digest as
+    // the diff ID of a plain layer, so each byte is hashed once on this path, not three times.
+    const inspector = createLayerInspector(this.limits.layer, { plainDigest: async () => (await put).digest as Sha256Digest });
     const early = sinkSettledEarly(put, path);
     let written = 0;
     try {
       for await (const chunk of rest()) {
         written += chunk.length;
-        hash.update(chunk);
         if (keepJson) kept.push(chunk);
         const writes = Promise.all([writeChunk(pass, chunk), writeChunk(inspector.sink, chunk).catch(noop)]);
         // When the sink wins the race, the abandoned writes fail later; that is expected.
@@ -281,15 +282,12 @@ class ArchiveReader {
       throw err;
     }
     const stored = await put;
-    const digest: Sha256Digest = `sha256:${hash.digest('hex')}`;
+    if (!isSha256Digest(stored.digest) || stored.size !== size) {
+      throw new ArchiveError(`the blob sink stored "${path}" as ${stored.digest} (${stored.size} bytes), but the archive holds ${size} bytes`, path);
+    }
+    const digest: Sha256Digest = stored.digest;
     if (expected !== undefined && digest !== expected) {
       throw new ArchiveError(`archive entry "${path}" does not match its name: its content has digest ${digest}`, path);
-    }
-    if (stored.digest !== digest || stored.size !== size) {
-      throw new ArchiveError(
-        `the blob sink stored "${path}" as ${stored.digest} (${stored.size} bytes), but the archive holds ${digest} (${size} bytes)`,
-        path,
-      );
     }
     const node: FileNode = { kind: 'file', path, size, digest };
     if (keepJson) node.json = Buffer.concat(kept);

@@ -132,7 +132,11 @@ class LayerTree {
   }
 }
 
-async function inspect(input: PassThrough, limits: LayerInspectorLimits): Promise<LayerInspection> {
+export interface LayerInspectorOptions {
+  plainDigest?: () => Promise<Sha256Digest>;
+}
+
+async function inspect(input: PassThrough, limits: LayerInspectorLimits, options: LayerInspectorOptions): Promise<LayerInspection> {
   const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
   const maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
@@ -183,7 +187,7 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits): Promis
           current || undefined,
         );
       }
-      hash.update(chunk);
+      if (progress.compression !== 'none' || !options.plainDigest) hash.update(chunk);
       await writeChunk(extract, chunk);
     }
     endTarExtract(extract);
@@ -195,9 +199,10 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits): Promis
     if (tarError) throw describeTarError(tarError, current);
     throw err;
   }
+  const plain = progress.compression === 'none' || progress.compression === null;
   return {
     compressed: progress.compression === 'gzip',
-    diffId: `sha256:${hash.digest('hex')}`,
+    diffId: plain && options.plainDigest ? await options.plainDigest() : `sha256:${hash.digest('hex')}`,
     tarSize,
     contentSize: tree.contentSize,
     entries: tree.entries,
@@ -208,10 +213,15 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits): Promis
  * Checks a layer blob while it streams past: computes its diffID and sizes and refuses hostile
  * content (escaping paths, hardlink and symlink escapes, devices, bombs). Never buffers the layer.
  */
-export function createLayerInspector(limits: LayerInspectorLimits = {}): LayerInspector {
+/**
+ * `options.plainDigest`: for an uncompressed layer the diff ID is the digest of the bytes
+ * themselves, which a caller storing them hashes anyway; passing a function that yields that
+ * digest (asked once the layer ended) saves hashing every byte twice.
+ */
+export function createLayerInspector(limits: LayerInspectorLimits = {}, options: LayerInspectorOptions = {}): LayerInspector {
   const input = new PassThrough();
   let settled = false;
-  const result = inspect(input, limits).finally(() => {
+  const result = inspect(input, limits, options).finally(() => {
     settled = true;
   });
   result.catch(noop);

@@ -209,9 +209,9 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
     it('stages, reads, replaces, lists and removes staged data', async () => {
       const first = Buffer.from('first version');
       const second = randomBytes(50_000);
-      expect(await store.stage('upload-1', streamOf(first))).toEqual({ key: 'upload-1', size: first.length, digest: sha256(first) });
+      expect(await store.stage('upload-1', streamOf(first))).toEqual({ key: 'upload-1', size: first.length });
       expect((await readAll(await store.openStaged('upload-1'))).equals(first)).toBe(true);
-      expect(await store.stage('upload-1', streamOf(second))).toEqual({ key: 'upload-1', size: second.length, digest: sha256(second) });
+      expect(await store.stage('upload-1', streamOf(second))).toEqual({ key: 'upload-1', size: second.length });
       expect((await readAll(await store.openStaged('upload-1'))).equals(second)).toBe(true);
       await store.stage('context_2.tar', streamOf(first));
 
@@ -338,7 +338,7 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
       const size = S3_PART_SIZE + 1;
       const block = randomBytes(MiB);
       const expected = await digestOf(generated(size, block));
-      expect(await store.stage('big-context', generated(size, block))).toEqual({ key: 'big-context', ...expected });
+      expect(await store.stage('big-context', generated(size, block))).toEqual({ key: 'big-context', size });
       expect(await digestOf(await store.openStaged('big-context'))).toEqual(expected);
     });
 

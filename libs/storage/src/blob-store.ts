@@ -25,10 +25,10 @@ export interface ByteRange {
   end?: number;
 }
 
+/** Staged data is not content-addressed: it is hashed when (if) it is committed as a blob. */
 export interface StagedInfo {
   key: string;
   size: number;
-  digest: BlobDigest;
 }
 
 /**

@@ -70,7 +70,7 @@ export class FilesystemBlobStore implements BlobStore {
     assertExpectation(expect);
     const written = await this.writeTemp(source, expect?.size);
     try {
-      const info = { digest: written.digest, size: written.size };
+      const info = { digest: written.digest(), size: written.size };
       verifyExpectation(expect, info);
       // rename replaces atomically; a concurrent writer of the same digest wrote the same bytes.
       await rename(written.file, this.blobFile(info.digest));
@@ -96,11 +96,11 @@ export class FilesystemBlobStore implements BlobStore {
 
   async stage(key: string, source: Readable): Promise<StagedInfo> {
     assertStagingKey(key);
-    const written = await this.writeTemp(source);
+    const written = await this.writeTemp(source, undefined, false);
     try {
       await rename(written.file, path.join(this.uploadDir, key));
       await syncDir(this.uploadDir);
-      return { key, size: written.size, digest: written.digest };
+      return { key, size: written.size };
     } catch (error) {
       await unlink(written.file).catch(() => undefined);
       throw error;
@@ -157,10 +157,10 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   /** Stream into a fresh temp file while hashing; the file is fsynced before this resolves. */
-  private async writeTemp(source: Readable, maxBytes?: number): Promise<{ file: string } & BlobInfo> {
+  private async writeTemp(source: Readable, maxBytes?: number, hashing = true): Promise<{ file: string; size: number; digest: () => BlobDigest }> {
     await this.init();
     const file = path.join(this.tmpDir, randomUUID());
-    const digester = new Sha256Digester(maxBytes);
+    const digester = new Sha256Digester(maxBytes, hashing);
     try {
       // flush: fsync before close, so the rename below can never expose a half-written file.
       await pipeline(source, digester, createWriteStream(file, { flags: 'wx', flush: true }));
@@ -168,7 +168,7 @@ export class FilesystemBlobStore implements BlobStore {
       await unlink(file).catch(() => undefined);
       throw error;
     }
-    return { file, digest: digester.digest(), size: digester.size };
+    return { file, digest: () => digester.digest(), size: digester.size };
   }
 
   private async openDir(dir: string): Promise<AsyncIterable<Dirent> | Iterable<Dirent>> {

@@ -169,7 +169,7 @@ export class S3BlobStore implements BlobStore {
   async stage(key: string, source: Readable): Promise<StagedInfo> {
     assertStagingKey(key);
     const { info } = await this.upload(source, { key: UPLOAD_PREFIX + key, verify: () => undefined });
-    return { key, size: info.size, digest: info.digest };
+    return { key, size: info.size };
   }
 
   async openStaged(key: string): Promise<Readable> {

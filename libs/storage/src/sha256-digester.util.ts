@@ -13,7 +13,11 @@ export class Sha256Digester extends Transform {
   private bytes = 0;
   private result: BlobDigest | undefined;
 
-  constructor(private readonly maxBytes?: number) {
+  /** `hashing: false` only counts (staging, where nothing is content-addressed yet). */
+  constructor(
+    private readonly maxBytes?: number,
+    private readonly hashing = true,
+  ) {
     super();
   }
 
@@ -23,6 +27,7 @@ export class Sha256Digester extends Transform {
 
   /** The digest of everything that passed; only valid once the stream has ended. */
   digest(): BlobDigest {
+    if (!this.hashing) throw new Error('Sha256Digester.digest() called on a counting-only digester');
     if (!this.result) throw new Error('Sha256Digester.digest() called before the stream ended');
     return this.result;
   }
@@ -33,12 +38,12 @@ export class Sha256Digester extends Transform {
       callback(new SizeMismatchError(this.maxBytes, this.bytes));
       return;
     }
-    this.hash.update(chunk);
+    if (this.hashing) this.hash.update(chunk);
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.result = `sha256:${this.hash.digest('hex')}`;
+    if (this.hashing) this.result = `sha256:${this.hash.digest('hex')}`;
     callback();
   }
 }

@@ -69,8 +69,14 @@ export function addTarEntry(pack: Pack, header: Header, body?: Iterable<Buffer> 
       for await (const chunk of body) {
         if (!sink.write(chunk)) {
           await new Promise<void>((next) => {
-            sink.once('drain', () => next());
-            sink.once('close', () => next());
+            // Whichever comes first; the other listener goes too, so none pile up.
+            const settle = (): void => {
+              sink.off('drain', settle);
+              sink.off('close', settle);
+              next();
+            };
+            sink.once('drain', settle);
+            sink.once('close', settle);
           });
         }
         if (sink.destroyed) throw new Error(`tar entry ${header.name} was closed while being written`);
