@@ -224,9 +224,9 @@ class ShellWord {
     if (first === '{' || first === '}' || first === ':') throw new ShellWordError('syntax error: bad substitution');
 
     const name = this.processName();
-    let ch = this.scanner.next();
-    let modifier = ch ?? EOF_RUNE;
-    switch (ch) {
+    // EOF reads as U+FFFD, which Go prints for it and which matches no operator.
+    const op = this.scanner.next() ?? EOF_RUNE;
+    switch (op) {
       case '}':
         return this.env(name) ?? '';
       case ':':
@@ -235,11 +235,9 @@ class ShellWord {
       case '?':
       case '#':
       case '%': {
-        const nullIsUnset = ch === ':';
-        if (nullIsUnset) {
-          ch = this.scanner.next();
-          modifier += ch ?? EOF_RUNE;
-        }
+        const nullIsUnset = op === ':';
+        const ch = nullIsUnset ? (this.scanner.next() ?? EOF_RUNE) : op;
+        const modifier = nullIsUnset ? `${op}${ch}` : op;
         const trims = ch === '#' || ch === '%';
         if (nullIsUnset && trims) throw new ShellWordError(`unsupported modifier (${modifier}) in substitution`);
         const word = this.wordUntil('}', trims, "syntax error: missing '}'");
@@ -274,7 +272,7 @@ class ShellWord {
         return value.replace(re, () => replacement);
       }
       default:
-        throw new ShellWordError(`unsupported modifier (${modifier}) in substitution`);
+        throw new ShellWordError(`unsupported modifier (${op}) in substitution`);
     }
   }
 

@@ -57,8 +57,14 @@ async function* blobChunks(transport: RegistryTransport, { repo, digest, size, o
     const attemptSignal = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
     let progressed = false;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    const timer = setTimeout(() => idle.abort(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)), IDLE_TIMEOUT_MS);
+    // Armed only while waiting on the registry: a slow consumer (backpressure at `yield`) is not a stall.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      timer = setTimeout(() => idle.abort(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)), IDLE_TIMEOUT_MS);
+    };
+    const disarm = (): void => clearTimeout(timer);
     try {
+      arm();
       const from = position;
       const response = endpoint
         ? await open(endpoint, from, attemptSignal)
@@ -78,12 +84,14 @@ async function* blobChunks(transport: RegistryTransport, { repo, digest, size, o
       } else {
         skip = from;
       }
+      disarm();
       if (!response.body) throw new Error('empty response body');
       reader = response.body.getReader();
       for (;;) {
+        arm();
         const { done, value } = await reader.read();
+        disarm();
         if (done) break;
-        timer.refresh();
         let chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
         if (skip > 0) {
           const dropped = Math.min(skip, chunk.length);
@@ -109,7 +117,7 @@ async function* blobChunks(transport: RegistryTransport, { repo, digest, size, o
       if (error instanceof RegistryError && error.status !== undefined && error.status < 500 && error.status !== 429 && error.status !== 408) throw error;
       lastError = error;
     } finally {
-      clearTimeout(timer);
+      disarm();
       if (reader) await reader.cancel().catch(() => undefined);
     }
     if (progressed) fruitless = 0;

@@ -23,6 +23,16 @@ export function describeNetworkError(error: unknown): string {
   return message;
 }
 
+/**
+ * The error for an aborted request: the caller's own reason, except that our deadlines
+ * (AbortSignal.timeout) mean "no answer", a RegistryUnreachableError that may be retried.
+ */
+export function abortedError(signal: AbortSignal, method: string, url: URL): Error {
+  const reason = abortReason(signal);
+  if (reason.name !== 'TimeoutError') return reason;
+  return new RegistryUnreachableError(`${method} ${redactUrl(url)}: no answer in time`, { cause: reason });
+}
+
 /** fetch without automatic redirects; a failure to connect becomes a RegistryUnreachableError. */
 export async function fetchOnce(url: URL, init: HttpRequestInit): Promise<Response> {
   try {
@@ -35,12 +45,7 @@ export async function fetchOnce(url: URL, init: HttpRequestInit): Promise<Respon
       ...(init.body !== undefined && !Buffer.isBuffer(init.body) ? { duplex: 'half' as const } : {}),
     });
   } catch (error) {
-    if (init.signal?.aborted) {
-      const reason = abortReason(init.signal);
-      // Our own deadlines (AbortSignal.timeout) mean "no answer", which is worth a retry.
-      if (reason.name !== 'TimeoutError') throw reason;
-      throw new RegistryUnreachableError(`${init.method} ${redactUrl(url)}: no answer in time`, { cause: reason });
-    }
+    if (init.signal?.aborted) throw abortedError(init.signal, init.method, url);
     throw new RegistryUnreachableError(`${init.method} ${redactUrl(url)}: ${describeNetworkError(error)}`, { cause: error });
   }
 }

@@ -70,6 +70,11 @@ export interface RegistrySession {
    */
   ping(signal?: AbortSignal): Promise<void>;
   /**
+   * The refresh token a token server issued during ping() (offline access, as `docker login`
+   * asks for): what the Engine API's `POST /auth` returns as `IdentityToken`. Undefined otherwise.
+   */
+  readonly identityToken: string | undefined;
+  /**
    * A manifest or index (OCI / Docker schema2; schema1 refused). The digest is verified: against
    * `reference` when it is a digest, else against Docker-Content-Digest when sent.
    */

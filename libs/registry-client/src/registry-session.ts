@@ -5,7 +5,7 @@ import { abortReason, backoffDelay, retryAfterMs, sleep } from './backoff.util';
 import { openBlobStream } from './blob-download';
 import { uploadBlobWith } from './blob-upload';
 import { errorFromResponse } from './error-response.util';
-import { discardBody, fetchFollowingRedirects, fetchOnce, readBodyLimited, readTextPrefix } from './http.util';
+import { abortedError, discardBody, fetchFollowingRedirects, fetchOnce, readBodyLimited, readTextPrefix } from './http.util';
 import { nextLink } from './link-header.util';
 import { RegistryAuthenticator, repositoryScope } from './registry-auth';
 import type {
@@ -19,7 +19,7 @@ import type {
   UploadBlobOptions,
 } from './registry-client.types';
 import type { RegistryEndpoint } from './registry-endpoints.util';
-import { RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryUnreachableError } from './registry-errors';
+import { RegistryAuthError, RegistryError, RegistryUnreachableError } from './registry-errors';
 import { assertDigest, assertRepository, assertTagOrDigest } from './registry-names.util';
 import type { RegistryTransport, TransportRequest, TransportResponse } from './registry-transport';
 
@@ -88,9 +88,10 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
         }
         if (response.status >= 500) throw new RegistryUnreachableError(`GET ${url}: received unexpected HTTP status: ${response.status} ${response.statusText}`, { status: response.status });
         this.auth.setChallenges(endpoint.baseUrl, response.status === 401 ? response.headers.get('www-authenticate') : null);
+        this.unreachable.delete(endpoint.baseUrl);
         return;
       } catch (error) {
-        if (signal?.aborted) throw abortReason(signal);
+        if (signal?.aborted) throw abortedError(signal, 'GET', url);
         if (!(error instanceof RegistryUnreachableError) || attempt >= retries) {
           if (error instanceof RegistryUnreachableError) this.unreachable.add(endpoint.baseUrl);
           throw error;
@@ -120,15 +121,18 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
         const answer =
           request.method === 'GET' || request.method === 'HEAD' ? await fetchFollowingRedirects(url, init) : { response: await fetchOnce(url, init), url };
         const { response } = answer;
-        // A rejected token (expired, revoked, or the registry wants other auth): once more with a fresh one.
-        if (response.status === 401 && replayable && !refreshed && (authorization?.startsWith('Bearer ') || response.headers.has('www-authenticate'))) {
-          refreshed = true;
+        // A rejected token (expired, revoked), or a registry that asks for auth only now: once more, freshly authorized.
+        if (response.status === 401 && replayable && !refreshed && sameOrigin) {
+          const schemeBefore = this.auth.scheme(endpoint.baseUrl);
           const challenge = response.headers.get('www-authenticate');
           if (challenge) this.auth.setChallenges(endpoint.baseUrl, challenge);
-          this.auth.invalidate(endpoint.baseUrl, request.scopes);
-          await discardBody(response);
-          attempt--;
-          continue;
+          if (authorization?.startsWith('Bearer ') || this.auth.scheme(endpoint.baseUrl) !== schemeBefore) {
+            refreshed = true;
+            this.auth.invalidate(endpoint.baseUrl, request.scopes);
+            await discardBody(response);
+            attempt--;
+            continue;
+          }
         }
         if (RETRY_STATUSES.has(response.status) && replayable && attempt < this.retries) {
           await discardBody(response);
@@ -137,7 +141,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
         }
         return answer;
       } catch (error) {
-        if (signal?.aborted) throw abortReason(signal);
+        if (signal?.aborted) throw abortedError(signal, request.method, url);
         if (!(error instanceof RegistryUnreachableError) || !replayable || attempt >= this.retries || this.unreachable.has(endpoint.baseUrl)) throw error;
         await sleep(backoffDelay(attempt), signal);
       }
@@ -190,7 +194,9 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
   // ---- API ---------------------------------------------------------------------------------
 
   async ping(signal?: AbortSignal): Promise<void> {
-    await this.runOn(this.endpoints.filter((e) => !e.mirror).length > 0 ? this.endpoints.filter((e) => !e.mirror) : this.endpoints, async (endpoint) => {
+    // `docker login` checks the registry itself, never a mirror.
+    const writable = this.endpoints.filter((e) => !e.mirror);
+    await this.runOn(writable.length > 0 ? writable : this.endpoints, async (endpoint) => {
       const timed = withTimeout(signal, SMALL_REQUEST_TIMEOUT_MS);
       await this.learnChallenges(endpoint, timed);
       const url = new URL(`${endpoint.baseUrl}/v2/`);
@@ -212,7 +218,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     return this.auth.refreshToken;
   }
 
-  getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
+  async getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
     assertRepository(repo);
     assertTagOrDigest(reference);
     return this.onRead(async (endpoint) => {
@@ -229,7 +235,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
       try {
         mediaType = parseManifest(bytes, response.headers.get('content-type') ?? undefined).mediaType;
       } catch (error) {
-        if (error instanceof ManifestError) throw new RegistryError(`${repo}:${reference}: ${error.message}`, { code: 'MANIFEST_INVALID', cause: error });
+        if (error instanceof ManifestError) throw new RegistryError(`${error.message} (${repo}:${reference})`, { code: 'MANIFEST_INVALID', cause: error });
         throw error;
       }
       const digest = this.verifyManifestDigest(repo, reference, bytes, response.headers.get('docker-content-digest'));
@@ -247,7 +253,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     return actual;
   }
 
-  headManifest(repo: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
+  async headManifest(repo: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | null> {
     assertRepository(repo);
     assertTagOrDigest(reference);
     return this.onRead(async (endpoint) => {
@@ -273,7 +279,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     }, signal);
   }
 
-  putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
+  async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
     assertRepository(repo);
     assertTagOrDigest(reference);
     if (!mediaType) throw new RegistryError('putManifest needs the manifest media type (it is sent as Content-Type)');
@@ -300,7 +306,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     }, signal);
   }
 
-  listTags(repo: string, options: ListTagsOptions = {}): Promise<string[]> {
+  async listTags(repo: string, options: ListTagsOptions = {}): Promise<string[]> {
     assertRepository(repo);
     const { signal, pageSize } = options;
     return this.onRead(async (endpoint) => {
@@ -336,7 +342,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     }, signal);
   }
 
-  hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<{ size: number } | null> {
+  async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<{ size: number } | null> {
     assertRepository(repo);
     assertDigest(digest);
     return this.onRead(async (endpoint) => {
@@ -361,7 +367,7 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     return openBlobStream(this, { repo, digest, size, options });
   }
 
-  mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal): Promise<boolean> {
+  async mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal): Promise<boolean> {
     assertRepository(repo);
     assertRepository(fromRepo);
     assertDigest(digest);
@@ -396,11 +402,9 @@ export class DistributionSession implements RegistrySession, RegistryTransport {
     }, signal);
   }
 
-  uploadBlob(repo: string, digest: string, size: number, body: BlobBodyFactory, options: UploadBlobOptions = {}): Promise<void> {
+  async uploadBlob(repo: string, digest: string, size: number, body: BlobBodyFactory, options: UploadBlobOptions = {}): Promise<void> {
     assertRepository(repo);
     assertDigest(digest);
     return uploadBlobWith(this, { repo, digest, size, body, options });
   }
 }
-
-export { RegistryNotFoundError };

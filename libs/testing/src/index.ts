@@ -5,3 +5,4 @@ export * from './system';
 export * from './docker-cli';
 export * from './dockerd';
 export * from './fixtures';
+export * from './registry';

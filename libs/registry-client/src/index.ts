@@ -1,0 +1,13 @@
+export * from './registry-client';
+export * from './registry-client.types';
+export * from './registry-errors';
+export * from './platform-select.util';
+export * from './verifying-stream';
+export { parseWwwAuthenticate } from './www-authenticate.util';
+export type { AuthChallenge } from './www-authenticate.util';
+export { nextLink } from './link-header.util';
+export { uploadContentRange, uploadedBytes, rangeFrom, contentRangeStart } from './content-range.util';
+export { isInsecureRegistry, isLoopbackHost, resolveEndpoints } from './registry-endpoints.util';
+export type { RegistryEndpoint } from './registry-endpoints.util';
+export { MANIFEST_ACCEPT } from './registry-session';
+export { DEFAULT_CHUNK_SIZE } from './blob-upload';
