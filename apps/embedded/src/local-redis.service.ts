@@ -27,6 +27,8 @@ export interface LocalRedisOptions {
   /** How long to wait for PONG (a big append-only file takes a while to load). */
   readyTimeoutMs: number;
   signal?: AbortSignal;
+  /** Ports promised to someone else (the gateway's): never handed to redis-server. */
+  reservedPorts?: readonly number[];
   /** Called as soon as redis-server runs, before it is ready (to register it for cleanup). */
   onSpawn?: (redis: ManagedProcess) => void;
 }
@@ -47,7 +49,8 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
 
   let lastFailure = '';
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const port = await findFreePort(HOST);
+    let port = await findFreePort(HOST);
+    while (options.reservedPorts?.includes(port)) port = await findFreePort(HOST);
     const redis = ManagedProcess.spawn(
       'redis-server',
       executable,

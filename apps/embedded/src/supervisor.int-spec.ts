@@ -21,13 +21,14 @@ const server = http.createServer((req, res) => { res.statusCode = req.url === '/
 server.listen(Number(process.env.CARGOHOLD_PORT), process.env.CARGOHOLD_HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
+// Signal handlers go first: once a stub has reported, it must already behave as configured.
 const workerStub = (app: string): string => `
 const fs = require('node:fs');
-fs.appendFileSync(process.env.STUB_LOG, JSON.stringify({ app: '${app}', pid: process.pid, at: Date.now(), redis: process.env.REDIS_URL }) + '\\n');
 const timer = setInterval(() => {}, 1000);
-if (process.env.STUB_CRASH === '${app}') setTimeout(() => process.exit(3), 300);
 if (process.env.STUB_IGNORE_TERM === '${app}') process.on('SIGTERM', () => {});
 else process.on('SIGTERM', () => { clearInterval(timer); process.exit(0); });
+if (process.env.STUB_CRASH === '${app}') setTimeout(() => process.exit(3), 300);
+fs.appendFileSync(process.env.STUB_LOG, JSON.stringify({ app: '${app}', pid: process.pid, at: Date.now(), redis: process.env.REDIS_URL }) + '\\n');
 `;
 
 interface StubRecord {
@@ -157,6 +158,22 @@ describe('Supervisor (stub apps, real redis-server)', () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(650);
     expect(isAlive(gc.pid)).toBe(false);
     expect(supervisor.pids().filter(isAlive)).toEqual([]);
+  });
+
+  it('treats a signal repeated at once as one (npm forwards Ctrl-C), and a later one as "kill now"', async () => {
+    const { supervisor, records, logs } = await makeSupervisor({ STUB_IGNORE_TERM: 'gc' }, { stopGraceMs: 30_000 });
+    expect(await supervisor.start()).toBe(true);
+    const gc = (await settled(records, 5)).find((r) => r.app === 'gc')!;
+    const began = Date.now();
+    void supervisor.stop(0, 'received SIGINT');
+    void supervisor.stop(0, 'received SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(isAlive(gc.pid)).toBe(true);
+    void supervisor.stop(0, 'received SIGINT');
+    expect((await supervisor.finished).exitCode).toBe(0);
+    expect(Date.now() - began).toBeLessThan(10_000);
+    expect(isAlive(gc.pid)).toBe(false);
+    expect(logs.filter((line) => line.includes('killing everything now'))).toHaveLength(1);
   });
 
   it('gives up with a clear message when the gateway never becomes ready', async () => {

@@ -32,6 +32,7 @@ export interface SupervisorOutcome {
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const DEFAULT_GATEWAY_READY_TIMEOUT_MS = 180_000;
 const DEFAULT_REDIS_READY_TIMEOUT_MS = 60_000;
+const REPEAT_SIGNAL_WINDOW_MS = 1_000;
 
 /**
  * Runs the embedded deployment as a process tree: a private redis-server (unless REDIS_URL is
@@ -48,6 +49,8 @@ export class Supervisor {
   /** Settles when start() has returned, so stop() never races a child being spawned. */
   private startup: Promise<boolean> | undefined;
   private readonly abort = new AbortController();
+  private stopRequestedAt = 0;
+  private stopped = false;
   private readonly stopGraceMs: number;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -95,6 +98,7 @@ export class Supervisor {
           env: this.options.env,
           readyTimeoutMs: this.options.redisReadyTimeoutMs ?? DEFAULT_REDIS_READY_TIMEOUT_MS,
           signal: this.abort.signal,
+          reservedPorts: [config.port],
           onSpawn: (redis) => this.reaper?.watch(redis.pid),
         });
         this.redis = local.process;
@@ -129,11 +133,12 @@ export class Supervisor {
 
   /**
    * SIGTERM every child, SIGKILL what is left after the grace period, then stop Redis. Idempotent;
-   * a second request while stopping kills everything at once.
+   * a signal repeated more than a second later (a second Ctrl-C) kills everything at once.
    */
   stop(exitCode: number, reason: string): Promise<void> {
     if (this.stopping) {
-      if (exitCode === 0) {
+      // npm forwards the terminal's SIGINT, so one Ctrl-C arrives twice within milliseconds.
+      if (exitCode === 0 && !this.stopped && Date.now() - this.stopRequestedAt > REPEAT_SIGNAL_WINDOW_MS) {
         this.options.log(`cargohold: ${reason} again, killing everything now`);
         for (const child of [...this.children, ...(this.redis ? [this.redis] : [])]) child.killGroup();
       }
@@ -145,11 +150,13 @@ export class Supervisor {
       this.options.log(exitCode === 0 ? `cargohold: ${reason}, stopping` : `cargohold: ${reason}; stopping everything`);
     }
     this.abort.abort();
+    this.stopRequestedAt = Date.now();
     this.stopping = (async () => {
       await this.startup;
       await Promise.all(this.children.map((child) => child.stop(this.stopGraceMs)));
       if (this.redis) await this.redis.stop(this.stopGraceMs);
       this.reaper?.release();
+      this.stopped = true;
       if (exitCode === 0) this.options.log('cargohold: stopped');
       else this.options.log(anythingStarted ? `cargohold: stopped because ${reason.split('\n')[0]}` : reason);
       this.resolveFinished({ exitCode, reason });
