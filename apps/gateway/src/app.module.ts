@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DockerApiModule } from '@cargohold/docker-api';
-import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingModule, QueueModule } from '@cargohold/platform';
+import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingModule, QueueModule, RegistryClientModule } from '@cargohold/platform';
 
 @Module({
   imports: [
@@ -9,6 +9,7 @@ import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingMod
     DatabaseModule,
     BlobStoreModule,
     QueueModule.forRoot(),
+    RegistryClientModule,
     HealthModule,
     DockerApiModule,
   ],

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ArchiveLoaderModule } from '@cargohold/archive-loader';
-import { BlobStoreModule, ConfigModule, DatabaseModule, LoggingModule, QueueModule } from '@cargohold/platform';
+import { ImageImportModule } from '@cargohold/image-import';
+import { BlobStoreModule, ConfigModule, DatabaseModule, LoggingModule, QueueModule, RegistryClientModule } from '@cargohold/platform';
 import { QueueName } from '@cargohold/queue-contracts';
+import { RegistrySyncWorkerModule } from '@cargohold/registry-sync';
 
 @Module({
   imports: [
@@ -10,7 +12,10 @@ import { QueueName } from '@cargohold/queue-contracts';
     DatabaseModule,
     BlobStoreModule,
     QueueModule.forWorker(QueueName.Puller),
+    RegistryClientModule,
     ArchiveLoaderModule,
+    ImageImportModule,
+    RegistrySyncWorkerModule,
   ],
 })
 export class AppModule {}

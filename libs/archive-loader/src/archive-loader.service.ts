@@ -6,10 +6,9 @@ import {
   ArchiveError,
   type ArchiveImage,
   familiarName,
-  MediaType,
   parseReference,
   readImageArchive,
-  sha256Of,
+  synthesizeManifest,
   UnsafeArchiveError,
   withDefaultTag,
 } from '@cargohold/oci';
@@ -82,21 +81,10 @@ export class ArchiveLoaderService {
     }
   }
 
-  /**
-   * A legacy docker-archive carries no manifest: write the OCI manifest dockerd's `save` would
-   * (deterministic, so the same image always gets the same manifest digest).
-   */
+  /** A legacy docker-archive carries no manifest: store the one `docker save` would write. */
   private async storeSynthesizedManifest(image: ArchiveImage): Promise<{ digest: string; mediaType: string; bytes: Buffer }> {
-    const bytes = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: { mediaType: MediaType.OciConfig, digest: image.config.digest, size: image.config.bytes.length },
-        layers: image.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-      }),
-    );
-    const digest = sha256Of(bytes);
-    await this.blobs.put(Readable.from([bytes]), { digest: digest as BlobDigest, size: bytes.length });
-    return { digest, mediaType: MediaType.OciManifest, bytes };
+    const manifest = synthesizeManifest({ digest: image.config.digest, size: image.config.bytes.length }, image.layers);
+    await this.blobs.put(Readable.from([manifest.bytes]), { digest: manifest.digest, size: manifest.bytes.length });
+    return manifest;
   }
 }

@@ -30,6 +30,10 @@ export const envSchema = z
     CARGOHOLD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     CARGOHOLD_LOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
     CARGOHOLD_MAX_GZIP_RATIO: z.coerce.number().positive().default(100),
+    CARGOHOLD_PULL_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+    CARGOHOLD_INSECURE_REGISTRIES: z.string().default(''),
+    CARGOHOLD_REGISTRY_MIRRORS: z.string().default(''),
+    CARGOHOLD_DOCKER_HUB_URL: z.url().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.CARGOHOLD_BLOB_DRIVER === 's3') {
@@ -66,6 +70,16 @@ export interface AppConfig {
   loadMaxBytes: number;
   /** Largest expansion a gzip archive or layer may have past 64 MiB (decompression bombs). */
   maxGzipRatio: number;
+  registries: {
+    /** Parallel layer downloads per pull. */
+    pullConcurrency: number;
+    /** host[:port] or CIDR reached over plain HTTP (loopback always is, as with dockerd). */
+    insecure: string[];
+    /** Endpoints tried first for docker.io references. */
+    mirrors: string[];
+    /** Base URL for docker.io references (none built in: this service ships no registry host). */
+    dockerHubUrl: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -74,6 +88,12 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** Validate the environment once, at boot. Throws ConfigError naming each bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -112,6 +132,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     jobConcurrency: env.CARGOHOLD_JOB_CONCURRENCY,
     loadMaxBytes: env.CARGOHOLD_LOAD_MAX_BYTES,
     maxGzipRatio: env.CARGOHOLD_MAX_GZIP_RATIO,
+    registries: {
+      pullConcurrency: env.CARGOHOLD_PULL_CONCURRENCY,
+      insecure: list(env.CARGOHOLD_INSECURE_REGISTRIES),
+      mirrors: list(env.CARGOHOLD_REGISTRY_MIRRORS),
+      dockerHubUrl: env.CARGOHOLD_DOCKER_HUB_URL,
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ImageStoreModule } from '@cargohold/image-store';
+import { AuthController } from './auth.controller';
 import { ImagesController } from './images.controller';
+import { JobStreamService } from './job-stream.service';
 import { SystemController } from './system.controller';
 
 /**
@@ -9,6 +11,7 @@ import { SystemController } from './system.controller';
  */
 @Module({
   imports: [ImageStoreModule],
-  controllers: [SystemController, ImagesController],
+  controllers: [SystemController, ImagesController, AuthController],
+  providers: [JobStreamService],
 })
 export class DockerApiModule {}

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BadRequestException, Controller, Delete, Get, Header, HttpCode, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, Header, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
-import { ImageCatalogService, ImageExportService, ImageRemovalService, ImageTaggingService } from '@cargohold/image-store';
-import { writeImageArchive } from '@cargohold/oci';
-import { JobProducer } from '@cargohold/queue';
-import { JobName, type LoadResult } from '@cargohold/queue-contracts';
+import { ImageCatalogService, ImageExportService, ImageRemovalService, ImageTaggingService, parseRef } from '@cargohold/image-store';
+import { isValidTag, writeImageArchive } from '@cargohold/oci';
+import { JobName } from '@cargohold/queue-contracts';
 import { BLOB_STORE, type BlobStore } from '@cargohold/storage';
 import { DockerErrorFilter } from './docker-error.filter';
-import { JsonMessageStream } from './json-stream.util';
+import { JobStreamService } from './job-stream.service';
+import { decodeRegistryAuth } from './registry-auth.util';
 import { boolParam, listParam, stringParam } from './query.util';
 import { limitBytes } from './limit-bytes.util';
 
@@ -30,7 +30,7 @@ export class ImagesController {
     private readonly removal: ImageRemovalService,
     private readonly tagging: ImageTaggingService,
     private readonly exporter: ImageExportService,
-    private readonly producer: JobProducer,
+    private readonly jobs: JobStreamService,
   ) {}
 
   @Get('json')
@@ -51,22 +51,49 @@ export class ImagesController {
   @Post('load')
   async load(@Req() req: FastifyRequest, @Query() q: Query, @Res() reply: FastifyReply): Promise<void> {
     const quiet = boolParam(q.quiet, true);
-    const archiveKey = `load-${randomUUID()}`;
-    const body: unknown = req.body ?? req.raw;
-    if (!(body instanceof Readable)) throw new BadRequestException('the archive must be sent as the request body with Content-Type application/x-tar');
-    await this.blobs.stage(archiveKey, body.pipe(limitBytes(this.config.loadMaxBytes, 'archive')));
-    reply.hijack();
-    const out = new JsonMessageStream(reply.raw);
-    try {
-      const result: LoadResult = await this.producer.follow({ name: JobName.Load, data: { archiveKey, quiet } }, (p) => out.write(p));
-      for (const image of result.images) {
-        if (image.tags.length) for (const tag of image.tags) out.write({ stream: `Loaded image: ${tag}\n` });
-        else out.write({ stream: `Loaded image ID: ${image.id}\n` });
-      }
-    } catch (err) {
-      out.fail(err instanceof Error ? err.message : String(err));
+    const archiveKey = await this.stageBody(req, 'load', 'archive');
+    await this.jobs.run(
+      reply,
+      { name: JobName.Load, data: { archiveKey, quiet } },
+      (result, out) => {
+        for (const image of result.images) {
+          if (image.tags.length) for (const tag of image.tags) out.write({ stream: `Loaded image: ${tag}\n` });
+          else out.write({ stream: `Loaded image ID: ${image.id}\n` });
+        }
+      },
+      { errorsInStream: true },
+    );
+  }
+
+  /** `docker pull` (`fromImage`) and `docker import` (`fromSrc`). */
+  @Post('create')
+  async create(@Req() req: FastifyRequest, @Query() q: Query, @Res() reply: FastifyReply): Promise<void> {
+    const fromImage = stringParam(q.fromImage);
+    const platform = stringParam(q.platform) || undefined;
+    if (fromImage) {
+      const tag = stringParam(q.tag) || undefined;
+      const ref = parseRef(fromImage);
+      if (tag && !tag.startsWith('sha256:') && !isValidTag(tag)) throw new BadRequestException(`invalid tag format`);
+      const allTags = !tag && !ref.tag && !ref.digest;
+      const auth = decodeRegistryAuth(req.headers['x-registry-auth']);
+      await this.jobs.run(reply, { name: JobName.Pull, data: { image: fromImage, tag, allTags, platform, auth } }, () => undefined);
+      return;
     }
-    out.end();
+    const fromSrc = stringParam(q.fromSrc);
+    if (!fromSrc) throw new BadRequestException('either fromImage or fromSrc is required');
+    const repo = stringParam(q.repo) || undefined;
+    if (repo) parseRef(repo);
+    const sourceKey = fromSrc === '-' ? await this.stageBody(req, 'import', 'root filesystem tar') : undefined;
+    const data = {
+      ...(sourceKey ? { sourceKey } : { sourceUrl: fromSrc }),
+      repo,
+      tag: stringParam(q.tag) || undefined,
+      message: stringParam(q.message) || undefined,
+      changes: listParam(q.changes),
+      platform,
+      created: new Date().toISOString(),
+    };
+    await this.jobs.run(reply, { name: JobName.Import, data }, (result, out) => out.write({ status: `${result.id}\n` }));
   }
 
   @Get('*')
@@ -85,11 +112,23 @@ export class ImagesController {
   }
 
   @Post('*')
-  @HttpCode(201)
-  async postByName(@Req() req: FastifyRequest, @Query() q: Query): Promise<void> {
+  async postByName(@Req() req: FastifyRequest, @Query() q: Query, @Res() reply: FastifyReply): Promise<void> {
     const [name, action] = splitAction(req);
-    if (action !== 'tag') throw new NotFoundException('page not found');
-    await this.tagging.tag(name, stringParam(q.repo) ?? '', stringParam(q.tag));
+    if (action === 'tag') {
+      await this.tagging.tag(name, stringParam(q.repo) ?? '', stringParam(q.tag));
+      await reply.status(201).send();
+      return;
+    }
+    if (action === 'push') {
+      const header = req.headers['x-registry-auth'];
+      if (!header) throw new BadRequestException('Bad parameters and missing X-Registry-Auth: EOF');
+      const tag = stringParam(q.tag) || undefined;
+      await this.jobs.run(reply, { name: JobName.Push, data: { name, tag, auth: decodeRegistryAuth(header) } }, (result, out) => {
+        for (const p of result.pushed) out.write({ progressDetail: {}, aux: { Tag: p.tag, Digest: p.digest, Size: p.size } });
+      });
+      return;
+    }
+    throw new NotFoundException('page not found');
   }
 
   @Delete('*')
@@ -97,6 +136,15 @@ export class ImagesController {
     const name = restOfPath(req);
     if (!name.trim()) throw new NotFoundException('image name cannot be blank');
     return this.removal.remove(name, { force: boolParam(q.force), prune: !boolParam(q.noprune) });
+  }
+
+  /** Streams the request body into the blob store's staging area (bounded), for a job to read. */
+  private async stageBody(req: FastifyRequest, kind: string, what: string): Promise<string> {
+    const body: unknown = req.body ?? req.raw;
+    if (!(body instanceof Readable)) throw new BadRequestException(`the ${what} must be sent as the request body with Content-Type application/x-tar`);
+    const key = `${kind}-${randomUUID()}`;
+    await this.blobs.stage(key, body.pipe(limitBytes(this.config.loadMaxBytes, what)));
+    return key;
   }
 
   /** `docker save`: resolve everything first (errors are plain 404s), then stream the tar. */

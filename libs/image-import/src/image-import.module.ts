@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { ImageStoreModule } from '@cargohold/image-store';
+import { WorkerHost } from '@cargohold/queue';
+import { JobName } from '@cargohold/queue-contracts';
 import { ImageImportService } from './image-import.service';
 
 /**
- * Provides the import job's service. Not registered on a WorkerHost yet: the job name is not in
- * the contracts; the puller wires `import.v1` to `ImageImportService.import`.
+ * `docker import` on the puller: registers `import.v1` on the worker host.
  * Needs BLOB_STORE and APP_CONFIG in scope, as the archive loader does.
  */
 @Module({
@@ -12,4 +13,13 @@ import { ImageImportService } from './image-import.service';
   providers: [ImageImportService],
   exports: [ImageImportService],
 })
-export class ImageImportModule {}
+export class ImageImportModule implements OnModuleInit {
+  constructor(
+    private readonly worker: WorkerHost,
+    private readonly importer: ImageImportService,
+  ) {}
+
+  onModuleInit(): void {
+    this.worker.register(JobName.Import, (data, ctx) => this.importer.import(data, ctx));
+  }
+}

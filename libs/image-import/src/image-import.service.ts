@@ -12,13 +12,14 @@ import {
   type LayerInspection,
   MediaType,
   sha256Of,
+  synthesizeManifest,
   UnsafeArchiveError,
 } from '@cargohold/oci';
 import { type JobContext, PermanentJobError } from '@cargohold/queue';
 import { BLOB_STORE, type BlobDigest, type BlobStore, BlobNotFoundError } from '@cargohold/storage';
 import { applyChanges } from './changes.util';
 import { HttpSourceError, openHttpSource } from './http-source.client';
-import { synthesizeManifest } from './image-manifest.util';
+
 import { ImportChangeError } from './import.errors';
 import { importPlatform, importTarget } from './import-target.util';
 import type { ImportJob, ImportResult } from './import.types';

@@ -2,7 +2,6 @@ export * from './changes.util';
 export * from './http-source.client';
 export * from './image-import.module';
 export * from './image-import.service';
-export * from './image-manifest.util';
 export * from './import-target.util';
 export * from './import.errors';
 export * from './import.types';

@@ -8,3 +8,4 @@ export * from './manifest';
 export * from './media-types';
 export * from './platform';
 export * from './reference';
+export * from './manifest-synth';

@@ -16,3 +16,4 @@ export * from './health/health.module';
 export * from './staging/expire-staging.service';
 export * from './staging/expire-staging.handler';
 export * from './staging/expire-staging.module';
+export * from './registry/registry-client.module';

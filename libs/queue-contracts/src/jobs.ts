@@ -18,6 +18,78 @@ export interface LoadResult {
   images: LoadedImage[];
 }
 
+/** Registry credentials as the Docker API's `X-Registry-Auth` carries them (decoded). */
+export const registryCredentialsSchema = z.object({
+  username: z.string().optional(),
+  password: z.string().optional(),
+  identitytoken: z.string().optional(),
+  registrytoken: z.string().optional(),
+});
+export type RegistryCredentialsPayload = z.infer<typeof registryCredentialsSchema>;
+
+/**
+ * `docker pull`. Credentials travel in the payload, as they do per request in the Docker API;
+ * jobs are removed from Redis when they finish (see the queue's job defaults).
+ */
+export const pullJobSchema = z.object({
+  /** `fromImage` as the client sent it: `busybox`, `127.0.0.1:5000/a/b`, `x@sha256:…`. */
+  image: z.string().min(1),
+  /** `tag` as the client sent it; a digest here means pull by digest. */
+  tag: z.string().optional(),
+  /** Neither tag nor digest given: pull every tag of the repository (`docker pull -a`). */
+  allTags: z.boolean().default(false),
+  /** `os[/arch[/variant]]`; the host's platform when absent. */
+  platform: z.string().optional(),
+  auth: registryCredentialsSchema.optional(),
+});
+export type PullJob = z.infer<typeof pullJobSchema>;
+export interface PullResult {
+  images: Array<{ reference: string; id: string; manifestDigest: string; downloaded: boolean }>;
+}
+
+export const pushJobSchema = z.object({
+  /** The repository as the client named it (`127.0.0.1:5000/app`). */
+  name: z.string().min(1),
+  /** One tag; every local tag of the repository when absent. */
+  tag: z.string().optional(),
+  auth: registryCredentialsSchema.optional(),
+});
+export type PushJob = z.infer<typeof pushJobSchema>;
+export interface PushResult {
+  pushed: Array<{ tag: string; digest: string; size: number }>;
+}
+
+export const importJobSchema = z
+  .object({
+    /** Root filesystem tar (plain or gzip) staged in the blob store; the job removes it when done. */
+    sourceKey: z.string().min(1).optional(),
+    /** `fromSrc=<url>`: fetched over http(s); a URL without a scheme is taken as http://, as dockerd does. */
+    sourceUrl: z.string().min(1).optional(),
+    /** `repo` as the client sent it, possibly with a tag (`busybox:1`); untagged when absent. */
+    repo: z.string().optional(),
+    /** `tag`; overrides a tag in `repo`; `latest` when neither gives one. */
+    tag: z.string().optional(),
+    /** History comment; `Imported from -` / `Imported from <url>` when empty. */
+    message: z.string().optional(),
+    /** Dockerfile instructions applied to the config (`--change`). */
+    changes: z.array(z.string()).default([]),
+    /** `os[/arch[/variant]]`; the host platform when absent. */
+    platform: z.string().optional(),
+    /** Creation time (RFC 3339) fixed by the producer, so a retried job builds the same image ID. */
+    created: z.string().optional(),
+  })
+  .refine((job) => (job.sourceKey === undefined) !== (job.sourceUrl === undefined), {
+    message: 'exactly one of sourceKey and sourceUrl is required',
+  });
+export type ImportJob = z.infer<typeof importJobSchema>;
+export type ImportJobPayload = z.input<typeof importJobSchema>;
+export interface ImportResult {
+  /** Image ID (`sha256:…` of the config); the gateway prints it as the final status line. */
+  id: string;
+  /** Familiar `repo:tag` the image was tagged with, when a repository was given. */
+  tag?: string;
+}
+
 export const expireStagingJobSchema = z.object({
   olderThanSeconds: z.number().int().positive().default(24 * 3600),
 });
@@ -34,11 +106,17 @@ export interface ExpireStagingResult {
  */
 export const jobTable = {
   [JobName.Load]: { queue: QueueName.Puller, payload: loadJobSchema },
+  [JobName.Pull]: { queue: QueueName.Puller, payload: pullJobSchema },
+  [JobName.Push]: { queue: QueueName.Puller, payload: pushJobSchema },
+  [JobName.Import]: { queue: QueueName.Puller, payload: importJobSchema },
   [JobName.ExpireStaging]: { queue: QueueName.Gc, payload: expireStagingJobSchema },
 } as const satisfies Record<JobName, { queue: QueueName; payload: z.ZodType }>;
 
 export interface JobResults {
   [JobName.Load]: LoadResult;
+  [JobName.Pull]: PullResult;
+  [JobName.Push]: PushResult;
+  [JobName.Import]: ImportResult;
   [JobName.ExpireStaging]: ExpireStagingResult;
 }
 

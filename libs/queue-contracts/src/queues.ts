@@ -12,6 +12,12 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export const JobName = {
   /** Load a `docker save` archive (docker-archive or OCI layout) staged in the blob store. */
   Load: 'load.v1',
+  /** Pull an image (one tag, one digest, or every tag) from a registry. */
+  Pull: 'pull.v1',
+  /** Push local tags of a repository to its registry. */
+  Push: 'push.v1',
+  /** Turn a root filesystem tar (staged or at a URL) into a one-layer image. */
+  Import: 'import.v1',
   /** Remove staged uploads older than a grace window. */
   ExpireStaging: 'staging.expire.v1',
 } as const;

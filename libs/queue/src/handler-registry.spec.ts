@@ -4,16 +4,22 @@ import type { JobsOfQueue } from '@cargohold/queue-contracts';
 import { HandlerRegistry } from './handler-registry';
 
 const loadResult = { images: [] };
+const PULLER_JOBS = [JobName.Load, JobName.Pull, JobName.Push, JobName.Import];
 
 describe('HandlerRegistry', () => {
   it('names the queue and the job when a contract job has no handler', () => {
     const registry = new HandlerRegistry(QueueName.Puller);
-    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job load.v1'));
+    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job load.v1, pull.v1, push.v1, import.v1'));
+    registry.register(JobName.Load, async () => loadResult);
+    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job pull.v1, push.v1, import.v1'));
   });
 
   it('is complete once every job of the queue has a handler', () => {
     const registry = new HandlerRegistry(QueueName.Puller);
     registry.register(JobName.Load, async () => loadResult);
+    registry.register(JobName.Pull, async () => ({ images: [] }));
+    registry.register(JobName.Push, async () => ({ pushed: [] }));
+    registry.register(JobName.Import, async () => ({ id: 'sha256:' + 'a'.repeat(64) }));
     expect(() => registry.assertComplete()).not.toThrow();
     expect(registry.get(JobName.Load)).toBeTypeOf('function');
   });
@@ -42,7 +48,7 @@ describe('HandlerRegistry', () => {
   });
 
   it('lists the jobs of a queue from the contracts table', () => {
-    expect(new HandlerRegistry(QueueName.Puller).jobNames).toEqual([JobName.Load]);
+    expect(new HandlerRegistry(QueueName.Puller).jobNames).toEqual(PULLER_JOBS);
     expect(new HandlerRegistry(QueueName.Gc).jobNames).toEqual([JobName.ExpireStaging]);
   });
 });

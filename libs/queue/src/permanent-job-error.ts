@@ -6,9 +6,17 @@ import { UnrecoverableError } from 'bullmq';
  * BullMQ recognises it because it extends UnrecoverableError.
  */
 export class PermanentJobError extends UnrecoverableError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The HTTP status dockerd answers for this failure (400 bad input, 404 unknown image or
+   * manifest, 401 refused credentials…). The worker host reports it to the follower as a
+   * failure line (see failureProgress), so the gateway can answer with it.
+   */
+  readonly status: number;
+
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message);
     this.name = 'PermanentJobError';
+    this.status = options?.status ?? 400;
     if (options && 'cause' in options) this.cause = options.cause;
   }
 }

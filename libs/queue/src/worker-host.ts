@@ -1,6 +1,7 @@
 import { WaitingError, Worker } from 'bullmq';
 import type { Job, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { failureProgress } from '@cargohold/queue-contracts';
 import type { DockerProgress, JobsOfQueue, QueueName } from '@cargohold/queue-contracts';
 import { HandlerRegistry } from './handler-registry';
 import type { JobContext, JobHandler } from './job-handler';
@@ -112,6 +113,7 @@ export class WorkerHost<Q extends QueueName = QueueName> {
     } catch (error) {
       // Interrupted by our own shutdown, not by the job: hand it back without spending an attempt.
       if (this.shutdown.signal.aborted && token && (await this.requeue(job, token))) throw new WaitingError();
+      if (error instanceof PermanentJobError) await context.progress(failureProgress(error.status, error.message)).catch(() => undefined);
       throw error instanceof Error ? error : new Error(String(error));
     }
   }

@@ -161,10 +161,14 @@ export class FilesystemBlobStore implements BlobStore {
     await this.init();
     const file = path.join(this.tmpDir, randomUUID());
     const digester = new Sha256Digester(maxBytes, hashing);
+    // flush: fsync before close, so the rename below can never expose a half-written file.
+    const sink = createWriteStream(file, { flags: 'wx', flush: true });
     try {
-      // flush: fsync before close, so the rename below can never expose a half-written file.
-      await pipeline(source, digester, createWriteStream(file, { flags: 'wx', flush: true }));
+      await pipeline(source, digester, sink);
     } catch (error) {
+      // A failure can beat the file's open: wait until the stream has closed, or the file would
+      // appear after the unlink and stay behind.
+      if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
       await unlink(file).catch(() => undefined);
       throw error;
     }

@@ -1,4 +1,5 @@
-import { MediaType, sha256Of, type Sha256Digest } from '@cargohold/oci';
+import { sha256Of, type Sha256Digest } from './digest';
+import { MediaType } from './media-types';
 
 export interface ManifestDescriptor {
   mediaType: string;
@@ -13,9 +14,9 @@ export interface SynthesizedManifest {
 }
 
 /**
- * The OCI image manifest for a config and its layers, serialised deterministically so the same
- * image always gets the same manifest digest. Same shape as the archive loader writes for a
- * legacy docker-archive (the two are meant to be folded into one helper).
+ * The OCI image manifest for a config and its layers, for images that arrive without one (a
+ * legacy docker-archive, `docker import`, a build). Serialised deterministically, so the same
+ * image always gets the same manifest digest.
  */
 export function synthesizeManifest(config: { digest: string; size: number }, layers: readonly ManifestDescriptor[]): SynthesizedManifest {
   const bytes = Buffer.from(

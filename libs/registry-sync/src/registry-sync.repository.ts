@@ -1,0 +1,195 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, TagEntity } from '@cargohold/db';
+import { ImageReferencesRepository } from '@cargohold/image-store';
+import { type ImageIndex, parseManifest } from '@cargohold/oci';
+
+export interface StoredManifest {
+  mediaType: string;
+  /** The manifest bytes exactly as stored (their sha256 is the digest). */
+  bytes: Buffer;
+}
+
+export interface KnownLayer {
+  diffId: string;
+  contentSize: number;
+}
+
+export interface PulledIndex {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  parsed: ImageIndex;
+}
+
+/** What a pull has to make true once its image exists (see recordPull). */
+export interface PullReferences {
+  /** Normalised repository name (`127.0.0.1:5000/busybox`). */
+  repository: string;
+  imageId: string;
+  /** The image manifest the image was pulled with. */
+  manifestDigest: string;
+  /** Pulled by tag: point it at the image. */
+  tag?: string;
+  /** `repository@repoDigest`: the digest the user pulled by (the index's, for an index). */
+  repoDigest: string;
+  /** The index the image was chosen from, kept so it can be served again. */
+  index?: PulledIndex;
+}
+
+export interface PushableImage {
+  manifest: { digest: string; mediaType: string; bytes: Buffer };
+  config: { digest: string; size: number };
+  /** Bottom first, as in the manifest, with the diff ID of each. */
+  layers: Array<{ digest: string; size: number; mediaType: string; diffId: string }>;
+}
+
+/** The database side of pull and push: manifests, known layers and repository references. */
+@Injectable()
+export class RegistrySyncRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly refs: ImageReferencesRepository,
+  ) {}
+
+  async findManifest(digest: string): Promise<StoredManifest | null> {
+    const row = await this.dataSource.manager.findOne(ManifestEntity, { where: { digest }, select: ['mediaType', 'content'] });
+    return row ? { mediaType: row.mediaType, bytes: Buffer.from(row.content, 'utf8') } : null;
+  }
+
+  imageExists(id: string): Promise<boolean> {
+    return this.dataSource.manager.existsBy(ImageEntity, { id });
+  }
+
+  /** Diff ID and content size of blobs some committed image uses as a layer. */
+  async knownLayers(digests: readonly string[]): Promise<Map<string, KnownLayer>> {
+    const known = new Map<string, KnownLayer>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const chunk = digests.slice(i, i + 500);
+      const rows = await this.dataSource.manager
+        .createQueryBuilder(ImageLayerEntity, 'l')
+        .select(['l.blob_digest AS blob_digest', 'l.diff_id AS diff_id', 'l.content_size AS content_size'])
+        .where('l.blob_digest IN (:...chunk)', { chunk })
+        .getRawMany<{ blob_digest: string; diff_id: string; content_size: number | string }>();
+      for (const row of rows) known.set(row.blob_digest, { diffId: row.diff_id, contentSize: Number(row.content_size) });
+    }
+    return known;
+  }
+
+  /** The image `repository:tag` points at, if any. */
+  async tagTarget(repository: string, tag: string): Promise<string | null> {
+    return (await this.refs.findTag(repository, tag))?.imageId ?? null;
+  }
+
+  /** The image `repository@digest` points at, if any. */
+  async digestTarget(repository: string, digest: string): Promise<string | null> {
+    return (await this.refs.findDigest(repository, digest))?.imageId ?? null;
+  }
+
+  /**
+   * Makes the references of a pulled image true, in one transaction, changing only what is
+   * missing (a job may run twice): the tag moves to the image; `repository@repoDigest` is added
+   * when absent (as dockerd, an existing digest reference is never repointed); the index is
+   * recorded with its entries.
+   */
+  async recordPull(input: PullReferences): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      let changed = false;
+      if (input.tag !== undefined && (await this.refs.findTag(input.repository, input.tag, em))?.imageId !== input.imageId) {
+        await this.refs.setTag(input.repository, input.tag, input.imageId, input.manifestDigest, em);
+        changed = true;
+      }
+      if (!(await this.refs.findDigest(input.repository, input.repoDigest, em))) {
+        await this.refs.addDigest(input.repository, input.repoDigest, input.imageId, em);
+        changed = true;
+      }
+      if (input.index) changed = (await this.recordIndex(em, input.index)) || changed;
+      if (changed) await this.refs.bumpVersion(em);
+    });
+  }
+
+  /** Adds `repository@digest` unless it exists (dockerd's addDigestReference). */
+  async recordDigest(repository: string, digest: string, imageId: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      if (await this.refs.findDigest(repository, digest, em)) return;
+      await this.refs.addDigest(repository, digest, imageId, em);
+      await this.refs.bumpVersion(em);
+    });
+  }
+
+  private async recordIndex(em: EntityManager, index: PulledIndex): Promise<boolean> {
+    if (await em.existsBy(ManifestEntity, { digest: index.digest })) return false;
+    await em.insert(ManifestEntity, {
+      digest: index.digest,
+      mediaType: index.mediaType,
+      size: index.bytes.length,
+      content: index.bytes.toString('utf8'),
+      configDigest: null,
+      subjectDigest: index.parsed.subject?.digest ?? null,
+      artifactType: index.parsed.artifactType ?? null,
+      createdAt: Date.now(),
+    });
+    if (index.parsed.manifests.length > 0) {
+      await em.insert(
+        ManifestRefEntity,
+        index.parsed.manifests.map((m, position) => ({
+          manifestDigest: index.digest,
+          position,
+          kind: 'manifest' as const,
+          targetDigest: m.digest,
+          mediaType: m.mediaType,
+          size: m.size,
+          platform: m.platform ? JSON.stringify(m.platform) : null,
+        })),
+      );
+    }
+    return true;
+  }
+
+  /** The tags of a repository (sorted) and how many digest references it has. */
+  async repositoryReferences(repository: string): Promise<{ tags: Array<{ tag: string; imageId: string }>; digests: number }> {
+    const repo = await this.dataSource.manager.findOneBy(RepositoryEntity, { name: repository });
+    if (!repo) return { tags: [], digests: 0 };
+    const tags = await this.dataSource.manager.find(TagEntity, { where: { repositoryId: repo.id }, select: ['name', 'imageId'] });
+    const digests = await this.dataSource.manager.countBy(RepoDigestEntity, { repositoryId: repo.id });
+    return { tags: tags.map((t) => ({ tag: t.name, imageId: t.imageId })).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), digests };
+  }
+
+  /** The manifest, config and layers an image is pushed with; null when the image is gone. */
+  async pushableImage(imageId: string): Promise<PushableImage | null> {
+    const image = await this.dataSource.manager.findOne(ImageEntity, { where: { id: imageId }, select: ['id', 'manifestDigest'] });
+    if (!image) return null;
+    const manifest = await this.findManifest(image.manifestDigest);
+    if (!manifest) return null;
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+    if (parsed.kind !== 'manifest') return null;
+    const layers = await this.dataSource.manager.find(ImageLayerEntity, { where: { imageId }, order: { position: 'ASC' }, select: ['position', 'diffId'] });
+    if (layers.length !== parsed.layers.length) return null;
+    return {
+      manifest: { digest: image.manifestDigest, mediaType: manifest.mediaType, bytes: manifest.bytes },
+      config: { digest: parsed.config.digest, size: parsed.config.size },
+      layers: parsed.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: layers[i].diffId })),
+    };
+  }
+
+  /**
+   * Repositories on registry `domain` (other than `exclude`) the blob was pulled from or pushed
+   * to: a `repository@digest` reference names an image using it. Candidates for a cross-repository mount.
+   */
+  async mountSources(domain: string, blobDigest: string, exclude: string, limit = 3): Promise<string[]> {
+    const rows = await this.dataSource.manager
+      .createQueryBuilder(RepoDigestEntity, 'd')
+      .innerJoin(RepositoryEntity, 'r', 'r.id = d.repository_id')
+      .innerJoin(ImageLayerEntity, 'l', 'l.image_id = d.image_id')
+      .select('r.name', 'name')
+      .distinct(true)
+      .where('l.blob_digest = :blobDigest', { blobDigest })
+      .andWhere('r.name LIKE :prefix', { prefix: `${domain}/%` })
+      .andWhere('r.name <> :exclude', { exclude })
+      .orderBy('r.name')
+      .limit(limit * 4)
+      .getRawMany<{ name: string }>();
+    // LIKE treats `_` as a wildcard: keep exact prefixes only.
+    return rows.map((r) => r.name).filter((name) => name.startsWith(`${domain}/`)).slice(0, limit);
+  }
+}

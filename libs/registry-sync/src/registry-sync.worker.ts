@@ -1,0 +1,21 @@
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { WorkerHost } from '@cargohold/queue';
+import { JobName } from '@cargohold/queue-contracts';
+import { PullService } from './pull.service';
+import { PushService } from './push.service';
+import { RegistrySyncModule } from './registry-sync.module';
+
+/** Registers `pull.v1` and `push.v1` on the puller's worker host. */
+@Module({ imports: [RegistrySyncModule] })
+export class RegistrySyncWorkerModule implements OnModuleInit {
+  constructor(
+    private readonly worker: WorkerHost,
+    private readonly pulls: PullService,
+    private readonly pushes: PushService,
+  ) {}
+
+  onModuleInit(): void {
+    this.worker.register(JobName.Pull, (data, ctx) => this.pulls.pull(data, ctx));
+    this.worker.register(JobName.Push, (data, ctx) => this.pushes.push(data, ctx));
+  }
+}
