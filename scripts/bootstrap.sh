@@ -36,6 +36,7 @@ bootstrap_package_command() {
     postgresql) echo pg_ctl ;;
     docker.io) echo dockerd ;;
     busybox-static) echo busybox ;;
+    apache2-utils) echo htpasswd ;;
     *) echo "$1" ;;
   esac
 }
