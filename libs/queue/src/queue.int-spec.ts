@@ -133,15 +133,18 @@ describe('failures', () => {
     let runs = 0;
     host.register(JobName.Load, async () => {
       runs += 1;
-      throw new PermanentJobError('archive is not a tar file');
+      throw new PermanentJobError('archive is not a tar file', { status: 415 });
     });
     await host.start();
 
-    const following = producer.follow({ name: JobName.Load, data: { archiveKey: 'bad' } }, () => undefined, undefined, {
+    const lines: DockerProgress[] = [];
+    const following = producer.follow({ name: JobName.Load, data: { archiveKey: 'bad' } }, (p) => lines.push(p), undefined, {
       jobId: 'load-bad',
     });
 
     await expect(following).rejects.toThrow(new JobFailedError('load-bad', JobName.Load, 'archive is not a tar file'));
+    // The failure and its HTTP status reach the follower first, for the gateway to answer with.
+    expect(lines).toEqual([{ errorDetail: { code: 415, message: 'archive is not a tar file' }, error: 'archive is not a tar file' }]);
     await expect(following).rejects.toBeInstanceOf(JobFailedError);
     const job = await producer.queueOf(QueueName.Puller).getJob('load-bad');
     expect(await job?.getState()).toBe('failed');

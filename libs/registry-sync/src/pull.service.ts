@@ -18,7 +18,7 @@ import {
   sha256Of,
 } from '@cargohold/oci';
 import type { JobContext } from '@cargohold/queue';
-import { failureProgress, type PullJob, type PullResult } from '@cargohold/queue-contracts';
+import type { PullJob, PullResult } from '@cargohold/queue-contracts';
 import { RegistryClient, RegistryError, type RegistrySession, RegistryUnreachableError, selectPlatformManifest, verifyingStream } from '@cargohold/registry-client';
 import { BLOB_STORE, type BlobDigest, type BlobStore } from '@cargohold/storage';
 import { BLOB_DOWNLOAD_LOCK, type BlobDownloadLock, downloadOnce } from './blob-download-lock';
@@ -157,8 +157,7 @@ export class PullService {
         }),
       );
       if (!failure) throw error;
-      // Said here too (the worker host would say it after us): callers without a worker host see it.
-      if (!reporter.started) await ctx.progress(failureProgress(failure.status, failure.message));
+      // The worker host reports it (status and text) to whoever follows the job.
       throw failure;
     }
   }

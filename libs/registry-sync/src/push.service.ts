@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { familiarName, InvalidReferenceError, isValidTag, parseReference } from '@cargohold/oci';
 import type { JobContext } from '@cargohold/queue';
-import { failureProgress, type PushJob, type PushResult } from '@cargohold/queue-contracts';
+import type { PushJob, PushResult } from '@cargohold/queue-contracts';
 import { RegistryClient, type RegistrySession } from '@cargohold/registry-client';
 import { BLOB_STORE, type BlobDigest, type BlobStore } from '@cargohold/storage';
 import { auxMessage, layerProgressId, progressCounts, progressUpdate, statusMessage } from './docker-progress.util';
@@ -79,8 +79,7 @@ export class PushService {
       if (ctx.signal.aborted) throw error;
       const failure = permanentFailure(error, translateRegistryPushError);
       if (!failure) throw error;
-      // Said here too (the worker host would say it after us): callers without a worker host see it.
-      if (!reporter.started) await ctx.progress(failureProgress(failure.status, failure.message));
+      // The worker host reports it (status and text) to whoever follows the job.
       throw failure;
     }
   }
