@@ -28,6 +28,7 @@ export const envSchema = z
     CARGOHOLD_S3_REGION: z.string().default('us-east-1'),
     CARGOHOLD_S3_PATH_STYLE: bool.default(true),
     CARGOHOLD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CARGOHOLD_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     CARGOHOLD_LOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
     CARGOHOLD_MAX_GZIP_RATIO: z.coerce.number().positive().default(100),
     CARGOHOLD_PULL_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
@@ -67,6 +68,8 @@ export interface AppConfig {
   database: DatabaseSettings;
   blobs: { driver: 'filesystem'; root: string } | ({ driver: 's3' } & S3Settings);
   jobConcurrency: number;
+  /** How long a job stays locked to a worker without renewal: a killed worker's jobs move after it. */
+  jobLockMs: number;
   loadMaxBytes: number;
   /** Largest expansion a gzip archive or layer may have past 64 MiB (decompression bombs). */
   maxGzipRatio: number;
@@ -130,6 +133,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     database,
     blobs,
     jobConcurrency: env.CARGOHOLD_JOB_CONCURRENCY,
+    jobLockMs: env.CARGOHOLD_JOB_LOCK_MS,
     loadMaxBytes: env.CARGOHOLD_LOAD_MAX_BYTES,
     maxGzipRatio: env.CARGOHOLD_MAX_GZIP_RATIO,
     registries: {

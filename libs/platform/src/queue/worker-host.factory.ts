@@ -26,6 +26,8 @@ export class WorkerHostFactory implements BeforeApplicationShutdown {
       prefix: this.config.queuePrefix,
       concurrency: this.config.jobConcurrency,
       logger: new Logger(`WorkerHost:${queue}`),
+      // A worker that dies keeps its jobs for at most this long before another replica takes them.
+      tuning: { lockDuration: this.config.jobLockMs, stalledInterval: this.config.jobLockMs },
     });
     this.hosts.push(host);
     return host;
