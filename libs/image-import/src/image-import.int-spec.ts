@@ -13,10 +13,9 @@ import { type AppConfig, loadConfig } from '@cargohold/config';
 import { openDatabase } from '@cargohold/db';
 import { ImageCatalogService, ImageCommitService, ImageReferencesRepository } from '@cargohold/image-store';
 import { hostPlatform, type ImageConfig, MediaType, parseImageConfig } from '@cargohold/oci';
-import { type JobContext, PermanentJobError } from '@cargohold/queue';
-import type { DockerProgress } from '@cargohold/queue-contracts';
+import { PermanentJobError } from '@cargohold/queue';
 import { type BlobDigest, FilesystemBlobStore } from '@cargohold/storage';
-import { createTestSqliteFile } from '@cargohold/testing';
+import { createTestSqliteFile, recordingJobContext } from '@cargohold/testing';
 import { ImageImportService } from './image-import.service';
 import type { ImportJob, ImportJobPayload } from './import.types';
 import { importJobSchema } from './import.types';
@@ -62,18 +61,6 @@ function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-function fakeContext(): JobContext & { events: DockerProgress[] } {
-  const events: DockerProgress[] = [];
-  return {
-    jobId: randomUUID(),
-    attempt: 1,
-    signal: new AbortController().signal,
-    events,
-    progress: async (event) => {
-      events.push(event);
-    },
-  };
-}
 
 async function readBlob(blobs: FilesystemBlobStore, digest: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -146,7 +133,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   }
 
   async function refusal(job: ImportJob): Promise<PermanentJobError> {
-    const err = await importer.import(job, fakeContext()).then(
+    const err = await importer.import(job, recordingJobContext()).then(
       () => null,
       (e: unknown) => e,
     );
@@ -157,7 +144,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   it('imports a plain rootfs tar as one uncompressed OCI layer, as dockerd records it', async () => {
     const layer = await rootfsTar(ROOTFS);
     const job = await stagedJob(layer, { repo: 'imported' });
-    const ctx = fakeContext();
+    const ctx = recordingJobContext();
     const before = Date.now();
     const result = await importer.import(job, ctx);
 
@@ -192,7 +179,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   it('keeps a gzip rootfs compressed: blob as sent, diffID of the tar inside', async () => {
     const tarBytes = await rootfsTar([...ROOTFS, { name: 'etc/hostname', content: 'gzipped\n' }]);
     const gz = gzipSync(tarBytes);
-    const result = await importer.import(await stagedJob(gz, { repo: 'imported/gz', tag: 'v1' }), fakeContext());
+    const result = await importer.import(await stagedJob(gz, { repo: 'imported/gz', tag: 'v1' }), recordingJobContext());
 
     expect(result.tag).toBe('imported/gz:v1');
     const image = await storedConfig(result.id);
@@ -209,7 +196,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
       message: 'base from tarball',
       changes: ['ENV PATH=/usr/bin:/bin APP=demo', 'CMD ["/bin/sh"]', 'ENTRYPOINT ["/bin/busybox"]', 'EXPOSE 80 53/udp', 'WORKDIR /srv', 'WORKDIR app', 'USER 1000', 'VOLUME /data', 'LABEL org.example=yes', 'STOPSIGNAL SIGINT', 'ONBUILD RUN echo hi'],
     });
-    const result = await importer.import(job, fakeContext());
+    const result = await importer.import(job, recordingJobContext());
 
     expect(result.tag).toBe('acme/app:1.0');
     const image = await storedConfig(result.id);
@@ -231,10 +218,10 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   });
 
   it('declares the requested platform', async () => {
-    const arm = await importer.import(await stagedJob(await rootfsTar(ROOTFS), { platform: 'linux/arm64' }), fakeContext());
+    const arm = await importer.import(await stagedJob(await rootfsTar(ROOTFS), { platform: 'linux/arm64' }), recordingJobContext());
     expect(await storedConfig(arm.id)).toMatchObject({ os: 'linux', architecture: 'arm64' });
     expect((await storedConfig(arm.id)).variant).toBeUndefined();
-    const armv6 = await importer.import(await stagedJob(await rootfsTar(ROOTFS), { platform: 'linux/arm/v6' }), fakeContext());
+    const armv6 = await importer.import(await stagedJob(await rootfsTar(ROOTFS), { platform: 'linux/arm/v6' }), recordingJobContext());
     expect(await storedConfig(armv6.id)).toMatchObject({ os: 'linux', architecture: 'arm', variant: 'v6' });
     expect(arm.tag).toBeUndefined();
   });
@@ -242,14 +229,14 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   it('gives a retried job (same creation time) the same image, and moves a reused tag', async () => {
     const layer = await rootfsTar(ROOTFS);
     const created = '2025-03-04T05:06:07.123456789Z';
-    const first = await importer.import(await stagedJob(layer, { repo: 'again', created }), fakeContext());
+    const first = await importer.import(await stagedJob(layer, { repo: 'again', created }), recordingJobContext());
     const before = await imageCount();
-    const retry = await importer.import(await stagedJob(layer, { repo: 'again', created }), fakeContext());
+    const retry = await importer.import(await stagedJob(layer, { repo: 'again', created }), recordingJobContext());
     expect(retry.id).toBe(first.id);
     expect(await imageCount()).toBe(before);
     expect((await storedConfig(first.id)).created).toBe(created);
 
-    const newer = await importer.import(await stagedJob(layer, { repo: 'again', message: 'newer' }), fakeContext());
+    const newer = await importer.import(await stagedJob(layer, { repo: 'again', message: 'newer' }), recordingJobContext());
     expect(newer.id).not.toBe(first.id);
     expect((await catalog.resolve('again')).id).toBe(newer.id);
   });
@@ -257,7 +244,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   it('imports from a URL with dockerd\'s progress lines and comment', async () => {
     const layer = await rootfsTar(ROOTFS);
     served.set('/rootfs.tar', layer);
-    const ctx = fakeContext();
+    const ctx = recordingJobContext();
     const result = await importer.import(importJobSchema.parse({ sourceUrl: `${baseUrl}/rootfs.tar`, repo: 'fromurl' }), ctx);
 
     const image = await storedConfig(result.id);
@@ -271,7 +258,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
   it('takes a URL without a scheme as http, follows redirects, keeps what the user typed in the comment', async () => {
     served.set('/rootfs.tar', await rootfsTar(ROOTFS));
     const typed = `${baseUrl.slice('http://'.length)}/moved`;
-    const ctx = fakeContext();
+    const ctx = recordingJobContext();
     const result = await importer.import(importJobSchema.parse({ sourceUrl: typed }), ctx);
     expect((await storedConfig(result.id)).comment).toBe(`Imported from ${typed}`);
     expect(ctx.events[0]).toEqual({ status: `Downloading from http://${typed}` });
@@ -343,7 +330,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
       const small = new ImageImportService(blobs, { ...config, loadMaxBytes: 4096 }, new ImageCommitService(ds, new ImageReferencesRepository(ds)));
       const body = await rootfsTar([{ name: 'big', content: 'y'.repeat(20_000) }]);
       const job = await stagedJob(body, { repo: 'hostile' });
-      const err = await small.import(job, fakeContext()).catch((e: unknown) => e);
+      const err = await small.import(job, recordingJobContext()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PermanentJobError);
       expect((err as Error).message).toMatch(/larger than/);
       expect(await blobs.stat(sha256(body) as BlobDigest)).toBeNull();

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '@cargohold/db';
 import { ImageCatalogService, ImageCommitService, ImageReferencesRepository, ImageTaggingService } from '@cargohold/image-store';
 import { hostPlatform } from '@cargohold/oci';
-import { type JobContext, PermanentJobError } from '@cargohold/queue';
+import { PermanentJobError } from '@cargohold/queue';
 import { type DockerProgress, type PullJob, pullJobSchema, type PushJob, pushJobSchema } from '@cargohold/queue-contracts';
 import { RegistryClient } from '@cargohold/registry-client';
 import { type BlobDigest, FilesystemBlobStore } from '@cargohold/storage';
@@ -34,6 +33,7 @@ import {
   type TestRegistry,
   testRedisUrl,
   uniquePrefix,
+  recordingJobContext,
 } from '@cargohold/testing';
 import { progressBar } from './docker-progress.util';
 import { PullService } from './pull.service';
@@ -44,22 +44,6 @@ import { RegistrySyncRepository } from './registry-sync.repository';
 const exec = promisify(execFile);
 const alice = { username: 'alice', password: 'wonderland' };
 
-interface RecordingContext extends JobContext {
-  events: DockerProgress[];
-}
-
-function recordingContext(): RecordingContext {
-  const events: DockerProgress[] = [];
-  return {
-    jobId: randomUUID(),
-    attempt: 1,
-    signal: new AbortController().signal,
-    events,
-    progress: async (event) => {
-      events.push(event);
-    },
-  };
-}
 
 const pullJob = (job: Partial<PullJob> & { image: string }): PullJob => pullJobSchema.parse(job);
 const pushJob = (job: Partial<PushJob> & { name: string }): PushJob => pushJobSchema.parse(job);
@@ -192,7 +176,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
 
   it('pulls by tag with dockerd\'s progress lines, and records tag and repository digest', async () => {
     const store = await newStore();
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     const result = await store.puller(lock).pull(pullJob({ image: `${open.host}/bb`, tag: 'latest' }), ctx);
 
     expect(result.images).toEqual([{ reference: `${open.host}/bb:latest`, id: bb.configDigest, manifestDigest: bb.manifestDigest, downloaded: true }]);
@@ -219,11 +203,11 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     const store = await newStore();
     const counting = await proxy(open.url);
     const ref = { image: `${counting.host}/bb`, tag: 'latest' };
-    await store.puller(lock).pull(pullJob(ref), recordingContext());
+    await store.puller(lock).pull(pullJob(ref), recordingJobContext());
     expect(blobGets(counting, bb.layers[0].digest)).toBe(1);
 
     counting.requests.length = 0;
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     const started = performance.now();
     const again = await store.puller(lock).pull(pullJob(ref), ctx);
     const elapsed = performance.now() - started;
@@ -239,7 +223,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
 
   it('pulls by digest (tag parameter or @digest in the name; the digest in the name wins)', async () => {
     const store = await newStore();
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     const result = await store.puller(lock).pull(pullJob({ image: `${open.host}/team/multi`, tag: multi.manifestDigest }), ctx);
     const shown = `${open.host}/team/multi@${multi.manifestDigest}`;
     expect(result.images).toEqual([{ reference: shown, id: multi.configDigest, manifestDigest: multi.manifestDigest, downloaded: true }]);
@@ -250,7 +234,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     expect(inspect.RepoDigests).toEqual([shown]);
     expect(inspect.RootFS.Layers).toEqual(multi.diffIds);
 
-    const again = recordingContext();
+    const again = recordingJobContext();
     const second = await store.puller(lock).pull(pullJob({ image: shown, tag: 'latest' }), again);
     expect(second.images[0]).toMatchObject({ reference: `${open.host}/team/multi:latest@${multi.manifestDigest}`, downloaded: false });
     expect(again.events[0]).toEqual({ status: 'Pulling from team/multi', id: `${open.host}/team/multi:latest@${multi.manifestDigest}` });
@@ -259,7 +243,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
 
   it('pulls every tag (-a), sharing the layers the tags have in common', async () => {
     const store = await newStore();
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     const result = await store.puller(lock).pull(pullJob({ image: `${open.host}/bb`, allTags: true }), ctx);
     // In the registry's order (dockerd's too), whatever it is.
     const order = result.images.map((i) => i.reference.slice(i.reference.lastIndexOf(':') + 1));
@@ -280,7 +264,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
   it('picks the platform from an OCI index, records the index digest, and refuses a platform it lacks', async () => {
     const [amd64, arm64] = index.manifests;
     const store = await newStore();
-    const host = recordingContext();
+    const host = recordingJobContext();
     const ref = `${open.host}/multiarch:1`;
     await store.puller(lock).pull(pullJob({ image: `${open.host}/multiarch`, tag: '1' }), host);
     const expected = hostPlatform().architecture === 'arm64' ? arm64 : amd64;
@@ -291,13 +275,13 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     expect(stored?.bytes.length).toBe(index.indexSize);
     expect(await store.blobs.stat(index.indexDigest as BlobDigest)).toEqual({ digest: index.indexDigest, size: index.indexSize });
 
-    const arm = recordingContext();
+    const arm = recordingJobContext();
     const pulled = await store.puller(lock).pull(pullJob({ image: `${open.host}/multiarch`, tag: '1', platform: 'linux/arm64' }), arm);
     expect(pulled.images[0]).toMatchObject({ id: arm64.configDigest, manifestDigest: index.indexDigest });
     const image = await store.catalog.inspect(ref);
     expect([image.Id, image.Architecture]).toEqual([arm64.configDigest, 'arm64']);
 
-    const none = recordingContext();
+    const none = recordingJobContext();
     const failure = await store.puller(lock).pull(pullJob({ image: `${open.host}/multiarch`, tag: '1', platform: 'linux/arm/v7' }), none).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(PermanentJobError);
     expect((failure as Error).message).toBe('no matching manifest for linux/arm/v7 in the manifest list entries');
@@ -307,7 +291,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
 
   it('answers a missing tag or repository with dockerd\'s 404 text before any progress', async () => {
     const store = await newStore();
-    const missingTag = recordingContext();
+    const missingTag = recordingJobContext();
     const error = await store.puller(lock).pull(pullJob({ image: `${open.host}/bb`, tag: 'nope' }), missingTag).catch((e: unknown) => e);
     const message = `manifest for ${open.host}/bb:nope not found: manifest unknown: manifest unknown`;
     expect(error).toBeInstanceOf(PermanentJobError);
@@ -315,7 +299,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     // Nothing streamed: the worker host turns the thrown status into dockerd's HTTP error.
     expect(missingTag.events).toEqual([]);
 
-    const missingRepo = recordingContext();
+    const missingRepo = recordingJobContext();
     const repoError = await store.puller(lock).pull(pullJob({ image: `${open.host}/nope`, tag: 'latest' }), missingRepo).catch((e: unknown) => e);
     expect(repoError).toMatchObject({ status: 404 });
     expect(missingRepo.events).toEqual([]);
@@ -331,7 +315,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
       [{ image: 'scratch' }, 403, "'scratch' is a reserved name"],
     ];
     for (const [job, status, text] of cases) {
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       const error = await store.puller(lock).pull(pullJob(job), ctx).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PermanentJobError);
       expect((error as PermanentJobError).status).toBe(status);
@@ -346,7 +330,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     const [bottom, ...rest] = multi.layers;
     const blob = await fetch(`${open.url}/v2/team/multi/blobs/${bottom.digest}`);
     await store.blobs.put(Readable.from([Buffer.from(await blob.arrayBuffer())]), { digest: bottom.digest as BlobDigest, size: bottom.size });
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     await store.puller(lock).pull(pullJob({ image: `${counting.host}/team/multi`, tag: '1' }), ctx);
     expect(layerLines(ctx.events, short(bottom.digest))).toEqual(['Already exists']);
     expect(blobGets(counting, bottom.digest)).toBe(0);
@@ -359,7 +343,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     const store = await newStore();
     const tampering = await proxy(open.url, { corruptBlobs: true });
     const job = pullJob({ image: `${tampering.host}/team/multi`, tag: '1' });
-    const configFailure = await store.puller(lock).pull(job, recordingContext()).catch((e: unknown) => e);
+    const configFailure = await store.puller(lock).pull(job, recordingJobContext()).catch((e: unknown) => e);
     expect(configFailure).toBeInstanceOf(PermanentJobError);
     expect((configFailure as Error).message).toBe(`error pulling image configuration: image config verification failed for digest ${multi.configDigest}`);
     expect(await store.blobDigests()).toEqual([]);
@@ -367,7 +351,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     // With the config already here, the layers are what the proxy corrupts.
     const config = await fetch(`${open.url}/v2/team/multi/blobs/${multi.configDigest}`);
     await store.blobs.put(Readable.from([Buffer.from(await config.arrayBuffer())]), { digest: multi.configDigest as BlobDigest });
-    const ctx = recordingContext();
+    const ctx = recordingJobContext();
     const layerFailure = await store.puller(lock).pull(job, ctx).catch((e: unknown) => e);
     expect(layerFailure).toBeInstanceOf(PermanentJobError);
     expect((layerFailure as Error).message).toMatch(/^filesystem layer verification failed for digest sha256:[a-f0-9]{64}$/);
@@ -384,7 +368,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     // Two replicas: their own registry clients and Redis connections, one store and one lock namespace.
     const otherRedis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
     try {
-      const [a, b] = [recordingContext(), recordingContext()];
+      const [a, b] = [recordingJobContext(), recordingJobContext()];
       const results = await Promise.all([
         store.puller(lock).pull(job, a),
         store.puller(new RedisBlobDownloadLock(otherRedis, { prefix })).pull(job, b),
@@ -416,7 +400,7 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
       expect(dockerd, 'dockerd must start on this machine').not.toBeNull();
       const query = `fromImage=${encodeURIComponent(`${open.host}/compared`)}&tag=1`;
       const theirs = await dockerdPost(dockerd!, `/v1.41/images/create?${query}`);
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       await (await newStore()).puller(lock).pull(pullJob({ image: `${open.host}/compared`, tag: '1' }), ctx);
 
       expect(theirs.status).toBe(200);
@@ -449,13 +433,13 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
       expect(dockerd, 'dockerd must start on this machine').not.toBeNull();
       const store = await newStore();
       const missing = await dockerdPost(dockerd!, `/v1.41/images/create?fromImage=${encodeURIComponent(`${open.host}/compared`)}&tag=nope`);
-      const ours = recordingContext();
+      const ours = recordingJobContext();
       const error = await store.puller(lock).pull(pullJob({ image: `${open.host}/compared`, tag: 'nope' }), ours).catch((e: unknown) => e);
       expect(missing.status).toBe(404);
       expect(error).toMatchObject({ status: missing.status, message: (missing.lines[0] as { message?: string }).message });
 
       const platform = await dockerdPost(dockerd!, `/v1.41/images/create?fromImage=${encodeURIComponent(`${open.host}/multiarch`)}&tag=1&platform=linux/s390x`);
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       const refused = await store.puller(lock).pull(pullJob({ image: `${open.host}/multiarch`, tag: '1', platform: 'linux/s390x' }), ctx).catch((e: unknown) => e);
       expect(platform.lines).toEqual([...ctx.events, { errorDetail: { message: (refused as Error).message }, error: (refused as Error).message }]);
     });
@@ -473,13 +457,13 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     it('pulls with the right credentials, and answers 401 without them or with wrong ones', async () => {
       const store = await newStore();
       const job = { image: `${basic.host}/private/bb`, tag: 'latest' };
-      const anonymous = recordingContext();
+      const anonymous = recordingJobContext();
       const refused = await store.puller(lock).pull(pullJob(job), anonymous).catch((e: unknown) => e);
       expect(refused).toMatchObject({ status: 401, message: 'unauthorized: authentication required' });
       expect(anonymous.events).toEqual([]);
-      const wrong = await store.puller(lock).pull(pullJob({ ...job, auth: { username: 'alice', password: 'nope' } }), recordingContext()).catch((e: unknown) => e);
+      const wrong = await store.puller(lock).pull(pullJob({ ...job, auth: { username: 'alice', password: 'nope' } }), recordingJobContext()).catch((e: unknown) => e);
       expect(wrong).toMatchObject({ status: 401 });
-      const result = await store.puller(lock).pull(pullJob({ ...job, auth: alice }), recordingContext());
+      const result = await store.puller(lock).pull(pullJob({ ...job, auth: alice }), recordingJobContext());
       expect(result.images[0].id).toBe(pushed.configDigest);
     });
   });
@@ -498,33 +482,33 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
 
     it('pulls anonymously where anonymous pull is granted, and with a login where it is not', async () => {
       const store = await newStore();
-      const open = await store.puller(lock).pull(pullJob({ image: `${token.host}/tok/bb`, tag: 'latest' }), recordingContext());
+      const open = await store.puller(lock).pull(pullJob({ image: `${token.host}/tok/bb`, tag: 'latest' }), recordingJobContext());
       expect(open.images[0].downloaded).toBe(true);
 
-      const denied = recordingContext();
+      const denied = recordingJobContext();
       const job = { image: `${closed.host}/tok/bb`, tag: 'latest' };
       const error = await store.puller(lock).pull(pullJob(job), denied).catch((e: unknown) => e);
       const message = `pull access denied for ${closed.host}/tok/bb, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`;
       expect(error).toMatchObject({ status: 404, message });
       expect(denied.events).toEqual([]);
 
-      const wrong = await store.puller(lock).pull(pullJob({ ...job, auth: { username: 'alice', password: 'nope' } }), recordingContext()).catch((e: unknown) => e);
+      const wrong = await store.puller(lock).pull(pullJob({ ...job, auth: { username: 'alice', password: 'nope' } }), recordingJobContext()).catch((e: unknown) => e);
       expect(wrong).toMatchObject({ status: 401, message: 'unauthorized: incorrect username or password' });
-      const ok = await store.puller(lock).pull(pullJob({ ...job, auth: alice }), recordingContext());
+      const ok = await store.puller(lock).pull(pullJob({ ...job, auth: alice }), recordingJobContext());
       expect(ok.images[0].reference).toBe(`${closed.host}/tok/bb:latest`);
     });
 
     it('pushes with a login, and fails in the stream without one', async () => {
       const store = await newStore();
-      await store.puller(lock).pull(pullJob({ image: `${token.host}/tok/bb`, tag: 'latest' }), recordingContext());
+      await store.puller(lock).pull(pullJob({ image: `${token.host}/tok/bb`, tag: 'latest' }), recordingJobContext());
       await store.tagging.tag(`${token.host}/tok/bb:latest`, `${token.host}/tok/pushed`, '1');
-      const anonymous = recordingContext();
+      const anonymous = recordingJobContext();
       const refused = await store.pusher().push(pushJob({ name: `${token.host}/tok/pushed`, tag: '1' }), anonymous).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(PermanentJobError);
       // The first of the registry's errors (docker-registry adds `unauthorized` to the token's `denied`), as dockerd shows it.
       expect(refused).toMatchObject({ message: 'denied: requested access to the resource is denied', status: 403 });
       expect(anonymous.events[0]).toEqual({ status: `The push refers to repository [${token.host}/tok/pushed]` });
-      const result = await store.pusher().push(pushJob({ name: `${token.host}/tok/pushed`, tag: '1', auth: alice }), recordingContext());
+      const result = await store.pusher().push(pushJob({ name: `${token.host}/tok/pushed`, tag: '1', auth: alice }), recordingJobContext());
       expect(result.pushed).toHaveLength(1);
     });
   });
@@ -535,14 +519,14 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     beforeAll(async () => {
       target = await startRegistry();
       store = await newStore();
-      await store.puller(lock).pull(pullJob({ image: `${open.host}/team/multi`, tag: '1' }), recordingContext());
+      await store.puller(lock).pull(pullJob({ image: `${open.host}/team/multi`, tag: '1' }), recordingJobContext());
       await store.tagging.tag(`${open.host}/team/multi:1`, `${target.host}/app`, '1');
       await store.tagging.tag(`${open.host}/team/multi:1`, `${target.host}/app`, '2');
     });
     afterAll(() => target?.stop());
 
     it('pushes every tag of a new repository, which skopeo reads back with the same digest', async () => {
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       const result = await store.pusher().push(pushJob({ name: `${target.host}/app` }), ctx);
       expect(result.pushed).toEqual([
         { tag: '1', digest: multi.manifestDigest, size: multi.manifestSize },
@@ -570,14 +554,14 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     });
 
     it('finds every layer already there when pushing again', async () => {
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       await store.pusher().push(pushJob({ name: `${target.host}/app`, tag: '1' }), ctx);
       for (const diffId of multi.diffIds) expect(layerLines(ctx.events, short(diffId))).toEqual(['Preparing', 'Layer already exists']);
     });
 
     it('mounts layers from another repository of the same registry', async () => {
       await store.tagging.tag(`${open.host}/team/multi:1`, `${target.host}/other/app`, 'v1');
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       await store.pusher().push(pushJob({ name: `${target.host}/other/app`, tag: 'v1' }), ctx);
       for (const diffId of multi.diffIds) expect(layerLines(ctx.events, short(diffId))).toEqual(['Preparing', 'Mounted from app']);
       const { stdout } = await exec('skopeo', ['inspect', '--tls-verify=false', `docker://${target.host}/other/app:v1`]);
@@ -585,12 +569,12 @@ describe('pull and push against docker-registry (SQLite, filesystem blobs, Redis
     });
 
     it('reports a repository with no local image in the stream, after naming it (dockerd)', async () => {
-      const ctx = recordingContext();
+      const ctx = recordingJobContext();
       const error = await store.pusher().push(pushJob({ name: `${target.host}/nothing` }), ctx).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PermanentJobError);
       expect(error).toMatchObject({ message: `An image does not exist locally with the tag: ${target.host}/nothing`, status: 404 });
       expect(ctx.events).toEqual([{ status: `The push refers to repository [${target.host}/nothing]` }]);
-      const missingTag = await store.pusher().push(pushJob({ name: `${target.host}/app`, tag: 'nope' }), recordingContext()).catch((e: unknown) => e);
+      const missingTag = await store.pusher().push(pushJob({ name: `${target.host}/app`, tag: 'nope' }), recordingJobContext()).catch((e: unknown) => e);
       expect(missingTag).toMatchObject({ message: `tag does not exist: ${target.host}/app:nope`, status: 404 });
     });
   });

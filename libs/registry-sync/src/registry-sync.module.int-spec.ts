@@ -21,6 +21,7 @@ import {
   type TestRegistry,
   testRedisUrl,
   uniquePrefix,
+  recordingJobContext,
 } from '@cargohold/testing';
 import { PullService } from './pull.service';
 import { PushService } from './push.service';
@@ -70,8 +71,7 @@ describe('RegistrySyncModule (Nest wiring, as the puller imports it)', () => {
     try {
       const puller = app.get(PullService);
       const pusher = app.get(PushService);
-      const events: unknown[] = [];
-      const ctx = { jobId: 'wired', attempt: 1, signal: new AbortController().signal, progress: async (e: unknown) => void events.push(e) };
+      const ctx = recordingJobContext({ jobId: 'wired' });
       const pulled = await puller.pull(pullJobSchema.parse({ image: `${registry.host}/wired`, tag: 'latest' }), ctx);
       expect(pulled.images[0].id).toBe(image.configDigest);
       const pushed = await pusher.push(pushJobSchema.parse({ name: `${registry.host}/wired`, tag: 'latest' }), ctx);

@@ -6,3 +6,4 @@ export * from './docker-cli';
 export * from './dockerd';
 export * from './fixtures';
 export * from './registry';
+export * from './job-context';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.util';
 
 export interface TamperingProxyOptions {
   /** Flip the first byte of every blob GET body (length unchanged), so the digest no longer matches. */
@@ -124,11 +124,7 @@ export async function startTamperingProxy(target: string, options: TamperingProx
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { randomBytes, randomUUID, sign } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.util';
 
 /** Who gets what: the actions granted on one resource. */
 export type TokenAccessPolicy = (account: string | null, type: string, name: string, requested: string[]) => string[];
@@ -174,11 +174,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     res.end();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   let stopping: Promise<void> | undefined;
   return {
     realm: `http://127.0.0.1:${port}/token`,
