@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { dockerCli, largeImage, pushTestImage, startRegistry, startSystem } from '@cargohold/testing';
+import { busyboxImage, dockerCli, largeImage, pushTestImage, startRegistry, startSystem } from '@cargohold/testing';
 import { median, percentile, printTable, timeRuns } from './bench.util';
 
 const exec = promisify(execFile);
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   try {
     console.log('pushing a 7-layer, 300 MB image to a local docker-registry (skopeo, gzip)…');
     const pushed = await pushTestImage(registry, 'bench/large', '1', largeImage('bench/large:1', 7, 300));
+    await pushTestImage(registry, 'bench/warmup', '1', busyboxImage('bench/warmup:1'));
     const ref = `${registry.host}/bench/large:1`;
     const mb = pushed.layers.reduce((s, l) => s + l.size, 0) / 1e6;
 
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
       const system = await startSystem();
       try {
         const docker = dockerCli(system.dockerHost);
+        // The service is measured running: a small pull first waits out the workers' start-up.
+        await docker.run(['pull', `${registry.host}/bench/warmup:1`]);
         const start = performance.now();
         await docker.run(['pull', ref]);
         cold.push(performance.now() - start);

@@ -75,7 +75,8 @@ async function* gunzip(
   progress: DecompressProgress,
   what: string,
 ): AsyncGenerator<Buffer> {
-  const inflater = createGunzip();
+  // 256 KiB output chunks instead of zlib's 16 KiB: 16× fewer callbacks, hashes and tar writes per layer.
+  const inflater = createGunzip({ chunkSize: 256 * 1024 });
   let sourceError: unknown = null;
   const pump = (async () => {
     try {

@@ -9,4 +9,3 @@ export * from './media-types';
 export * from './platform';
 export * from './reference';
 export * from './manifest-synth';
-export * from './threaded-sha256.util';

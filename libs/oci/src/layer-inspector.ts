@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ThreadedSha256 } from './threaded-sha256.util';
 import { PassThrough, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { ArchiveError, UnsafeArchiveError } from './archive-errors';
@@ -151,7 +150,6 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits, options
   let entryError: Error | null = null;
   let tarError: Error | null = null;
 
-  let threaded: ThreadedSha256 | undefined;
   const extract = createTarExtract();
   extract.on('entry', (header: TarHeader, stream: TarEntry, next: (err?: Error | null) => void) => {
     current = header.name;
@@ -189,17 +187,13 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits, options
           current || undefined,
         );
       }
-      if (progress.compression === 'gzip') {
-        // A compressed layer is hashed twice (here, and as a blob by whoever stores it): on two threads.
-        threaded ??= new ThreadedSha256();
-        await threaded.update(chunk);
-      } else if (!options.plainDigest) hash.update(chunk);
+      // Hashed inline: with SHA extensions a worker thread's messaging costs more than the hash (ADR 0004).
+      if (progress.compression === 'gzip' || !options.plainDigest) hash.update(chunk);
       await writeChunk(extract, chunk);
     }
     endTarExtract(extract);
     await finished;
   } catch (err) {
-    void threaded?.destroy();
     extract.destroy(null);
     if (entryError) throw entryError;
     if (err instanceof ArchiveError) throw err;
@@ -207,10 +201,9 @@ async function inspect(input: PassThrough, limits: LayerInspectorLimits, options
     throw err;
   }
   const plain = progress.compression === 'none' || progress.compression === null;
-  const hex = threaded ? await threaded.digest() : null;
   return {
     compressed: progress.compression === 'gzip',
-    diffId: hex ? `sha256:${hex}` : plain && options.plainDigest ? await options.plainDigest() : `sha256:${hash.digest('hex')}`,
+    diffId: plain && options.plainDigest ? await options.plainDigest() : `sha256:${hash.digest('hex')}`,
     tarSize,
     contentSize: tree.contentSize,
     entries: tree.entries,
