@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { ImageEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity } from '@cargohold/db';
+import { ImageEntity, ManifestRefEntity, RepoDigestEntity, RepositoryBlobEntity, RepositoryEntity, RepositoryManifestEntity, StoreStateEntity, TagEntity } from '@cargohold/db';
 
 /** One repository reference to an image: a tag (`repo:tag`) or a digest (`repo@sha256:…`). */
 export type ImageReference =
@@ -56,7 +56,7 @@ export class ImageReferencesRepository {
       else result.set(id, [ref]);
     };
     const tags = (await em.query(
-      'SELECT t.image_id, t.name, t.updated_at, t.repository_id, r.name AS repository FROM tag t JOIN repository r ON r.id = t.repository_id',
+      'SELECT t.image_id, t.name, t.updated_at, t.repository_id, r.name AS repository FROM tag t JOIN repository r ON r.id = t.repository_id WHERE t.image_id IS NOT NULL',
     )) as Array<{ image_id: string; name: string; updated_at: string | number; repository_id: number; repository: string }>;
     for (const t of tags) {
       push(t.image_id, { kind: 'tag', repository: t.repository, repositoryId: Number(t.repository_id), tag: t.name, updatedAt: Number(t.updated_at) });
@@ -87,7 +87,7 @@ export class ImageReferencesRepository {
   }
 
   /** Point `repository:tag` at an image; returns the image it pointed at before, if another. */
-  async setTag(repository: string, tag: string, imageId: string, manifestDigest: string, em: EntityManager): Promise<string | null> {
+  async setTag(repository: string, tag: string, imageId: string | null, manifestDigest: string, em: EntityManager): Promise<string | null> {
     const repositoryId = await this.ensureRepository(repository, em);
     const previous = await em.findOneBy(TagEntity, { repositoryId, name: tag });
     await em
@@ -97,7 +97,8 @@ export class ImageReferencesRepository {
       .values({ repositoryId, name: tag, imageId, manifestDigest, updatedAt: Date.now() })
       .orUpdate(['image_id', 'manifest_digest', 'updated_at'], ['repository_id', 'name'])
       .execute();
-    return previous && previous.imageId !== imageId ? previous.imageId : null;
+    await this.linkManifest(repositoryId, manifestDigest, em);
+    return previous?.imageId && previous.imageId !== imageId ? previous.imageId : null;
   }
 
   async addDigest(repository: string, digest: string, imageId: string, em: EntityManager): Promise<void> {
@@ -109,6 +110,30 @@ export class ImageReferencesRepository {
       .values({ repositoryId, digest, imageId, createdAt: Date.now() })
       .orUpdate(['image_id'], ['repository_id', 'digest'])
       .execute();
+    await this.linkManifest(repositoryId, digest, em);
+  }
+
+  /**
+   * Puts a manifest into a repository for the registry API: the manifest, the manifests an
+   * index lists, and every blob they reference become readable (and mountable) there. Every
+   * path that names a manifest in a repository (tag, digest reference, registry push) calls it.
+   */
+  async linkManifest(repositoryId: number, manifestDigest: string, em: EntityManager, depth = 0): Promise<void> {
+    const now = Date.now();
+    await em.createQueryBuilder().insert().into(RepositoryManifestEntity).values({ repositoryId, manifestDigest, createdAt: now }).orIgnore().execute();
+    const refs = await em.find(ManifestRefEntity, { where: { manifestDigest }, select: ['kind', 'targetDigest'] });
+    const blobs = [...new Set(refs.filter((r) => r.kind !== 'manifest').map((r) => r.targetDigest))];
+    if (blobs.length) await this.linkBlobs(repositoryId, blobs, em);
+    // Indexes of indexes are allowed but rare; two levels cover every image index in practice.
+    if (depth < 2) for (const child of refs.filter((r) => r.kind === 'manifest')) await this.linkManifest(repositoryId, child.targetDigest, em, depth + 1);
+  }
+
+  async linkBlobs(repositoryId: number, digests: readonly string[], em: EntityManager): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < digests.length; i += 200) {
+      const values = digests.slice(i, i + 200).map((blobDigest) => ({ repositoryId, blobDigest, createdAt: now }));
+      await em.createQueryBuilder().insert().into(RepositoryBlobEntity).values(values).orIgnore().execute();
+    }
   }
 
   async removeReference(ref: ImageReference, em: EntityManager): Promise<void> {

@@ -94,7 +94,8 @@ export class RegistrySyncRepository {
    */
   async recordPull(input: PullReferences): Promise<void> {
     await this.dataSource.transaction(async (em) => {
-      let changed = false;
+      // The index first: referencing it links its entries into the repository.
+      let changed = input.index ? await this.recordIndex(em, input.index) : false;
       if (input.tag !== undefined && (await this.refs.findTag(input.repository, input.tag, em))?.imageId !== input.imageId) {
         await this.refs.setTag(input.repository, input.tag, input.imageId, input.manifestDigest, em);
         changed = true;
@@ -103,7 +104,6 @@ export class RegistrySyncRepository {
         await this.refs.addDigest(input.repository, input.repoDigest, input.imageId, em);
         changed = true;
       }
-      if (input.index) changed = (await this.recordIndex(em, input.index)) || changed;
       if (changed) await this.refs.bumpVersion(em);
     });
   }
@@ -152,7 +152,8 @@ export class RegistrySyncRepository {
     if (!repo) return { tags: [], digests: 0 };
     const tags = await this.dataSource.manager.find(TagEntity, { where: { repositoryId: repo.id }, select: ['name', 'imageId'] });
     const digests = await this.dataSource.manager.countBy(RepoDigestEntity, { repositoryId: repo.id });
-    return { tags: tags.map((t) => ({ tag: t.name, imageId: t.imageId })).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), digests };
+    const imageTags = tags.flatMap((t) => (t.imageId ? [{ tag: t.name, imageId: t.imageId }] : []));
+    return { tags: imageTags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)), digests };
   }
 
   /** The manifest, config and layers an image is pushed with; null when the image is gone. */

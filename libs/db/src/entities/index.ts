@@ -7,7 +7,11 @@ import { RepoDigestEntity } from './repo-digest.entity';
 import { RepositoryEntity } from './repository.entity';
 import { StoreStateEntity } from './store-state.entity';
 import { TagEntity } from './tag.entity';
+import { ApiTokenEntity, ServiceSecretEntity } from './api-token.entity';
+import { RepositoryBlobEntity, RepositoryManifestEntity } from './repository-link.entity';
+import { UploadEntity } from './upload.entity';
 
+export { ApiTokenEntity, RepositoryBlobEntity, RepositoryManifestEntity, ServiceSecretEntity, UploadEntity };
 export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity };
 export type { ManifestRefKind } from './manifest-ref.entity';
 
@@ -22,4 +26,9 @@ export const entities = [
   TagEntity,
   RepoDigestEntity,
   StoreStateEntity,
+  RepositoryManifestEntity,
+  RepositoryBlobEntity,
+  UploadEntity,
+  ApiTokenEntity,
+  ServiceSecretEntity,
 ];

@@ -3,7 +3,7 @@ import { bigintNumber, DIGEST_LENGTH } from './columns';
 import { ImageEntity } from './image.entity';
 import { RepositoryEntity } from './repository.entity';
 
-/** `repository:name` → image (and the manifest it was pushed, pulled or loaded with). */
+/** `repository:name` → manifest, and the image it is (or selects, for an index) when it is one. */
 @Entity('tag')
 export class TagEntity {
   @ForeignKey(() => RepositoryEntity, { name: 'fk_tag_repository', onDelete: 'CASCADE' })
@@ -16,8 +16,9 @@ export class TagEntity {
   /** RESTRICT: an image cannot be deleted while a reference still names it. */
   @ForeignKey(() => ImageEntity, { name: 'fk_tag_image', onDelete: 'RESTRICT' })
   @Index('idx_tag_image')
-  @Column({ name: 'image_id', type: 'varchar', length: DIGEST_LENGTH })
-  imageId!: string;
+  /** Null when the manifest is not an image (an OCI artifact, or an index with no image for this platform). */
+  @Column({ name: 'image_id', type: 'varchar', length: DIGEST_LENGTH, nullable: true })
+  imageId!: string | null;
 
   @Column({ name: 'manifest_digest', type: 'varchar', length: DIGEST_LENGTH })
   manifestDigest!: string;
