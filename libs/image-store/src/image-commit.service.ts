@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { parseImageConfig, type Reference } from '@cargohold/oci';
-import { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity } from '@cargohold/db';
+import { parseImageConfig, parseManifest, type Reference } from '@cargohold/oci';
+import { BlobEntity, ImageEntity, ImageLayerEntity } from '@cargohold/db';
 import { ImageReferencesRepository } from './image-references.repository';
+import { insertManifest } from './manifest-records.util';
 
 export interface NewImageLayer {
   /** Blob holding the layer as stored (plain or compressed tar). */
@@ -104,29 +105,7 @@ export class ImageCommitService {
   }
 
   private async recordManifest(em: EntityManager, image: NewImage, now: number): Promise<void> {
-    if (await em.existsBy(ManifestEntity, { digest: image.manifest.digest })) return;
-    await em.insert(ManifestEntity, {
-      digest: image.manifest.digest,
-      mediaType: image.manifest.mediaType,
-      size: image.manifest.bytes.length,
-      content: image.manifest.bytes.toString('utf8'),
-      configDigest: image.config.digest,
-      subjectDigest: null,
-      artifactType: null,
-      createdAt: now,
-    });
-    const configMediaType = image.manifest.mediaType.includes('docker') ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json';
-    await em.insert(ManifestRefEntity, [
-      { manifestDigest: image.manifest.digest, position: 0, kind: 'config', targetDigest: image.config.digest, mediaType: configMediaType, size: image.config.bytes.length, platform: null },
-      ...image.layers.map((l, i) => ({
-        manifestDigest: image.manifest.digest,
-        position: i + 1,
-        kind: 'layer' as const,
-        targetDigest: l.digest,
-        mediaType: l.mediaType,
-        size: l.size,
-        platform: null,
-      })),
-    ]);
+    const parsed = parseManifest(image.manifest.bytes, image.manifest.mediaType);
+    await insertManifest(em, { ...image.manifest, parsed, imageId: image.config.digest }, now);
   }
 }

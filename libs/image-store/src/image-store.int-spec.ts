@@ -24,7 +24,15 @@ function image(name: string, opts: { created?: string; labels?: Record<string, s
     }),
   );
   const configDigest = sha256Of(config);
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: configDigest }, name }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: 100 }],
+      annotations: { name },
+    }),
+  );
   return {
     config: { digest: configDigest, bytes: config },
     manifest: { digest: sha256Of(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest },

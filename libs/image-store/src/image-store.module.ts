@@ -9,6 +9,6 @@ import { ImageTaggingService } from './image-tagging.service';
 /** The image store's services. Needs a TypeORM DataSource provider in scope (DatabaseModule). */
 @Module({
   providers: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService],
-  exports: [ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService],
+  exports: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService],
 })
 export class ImageStoreModule {}

@@ -9,3 +9,4 @@ export * from './image-store.errors';
 export * from './image-store.module';
 export * from './image-tagging.service';
 export * from './image.types';
+export * from './manifest-records.util';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
-import { ImageReferencesRepository, ImageStoreModule } from '@cargohold/image-store';
+import { ImageStoreModule } from '@cargohold/image-store';
 import { REDIS_CONNECTION } from '@cargohold/platform';
 import { BLOB_DOWNLOAD_LOCK } from './blob-download-lock';
 import { PullService } from './pull.service';
@@ -19,8 +19,6 @@ import { RegistrySyncRepository } from './registry-sync.repository';
 @Module({
   imports: [ImageStoreModule],
   providers: [
-    // Not exported by ImageStoreModule; stateless, so a second instance is harmless.
-    ImageReferencesRepository,
     RegistrySyncRepository,
     {
       provide: REGISTRY_SYNC_OPTIONS,

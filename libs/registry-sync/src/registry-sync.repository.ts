@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, TagEntity } from '@cargohold/db';
-import { ImageReferencesRepository } from '@cargohold/image-store';
+import { ImageEntity, ImageLayerEntity, ManifestEntity, RepoDigestEntity, RepositoryEntity, TagEntity } from '@cargohold/db';
+import { ImageReferencesRepository, insertManifest } from '@cargohold/image-store';
 import { type ImageIndex, parseManifest } from '@cargohold/oci';
 
 export interface StoredManifest {
@@ -117,33 +117,8 @@ export class RegistrySyncRepository {
     });
   }
 
-  private async recordIndex(em: EntityManager, index: PulledIndex): Promise<boolean> {
-    if (await em.existsBy(ManifestEntity, { digest: index.digest })) return false;
-    await em.insert(ManifestEntity, {
-      digest: index.digest,
-      mediaType: index.mediaType,
-      size: index.bytes.length,
-      content: index.bytes.toString('utf8'),
-      configDigest: null,
-      subjectDigest: index.parsed.subject?.digest ?? null,
-      artifactType: index.parsed.artifactType ?? null,
-      createdAt: Date.now(),
-    });
-    if (index.parsed.manifests.length > 0) {
-      await em.insert(
-        ManifestRefEntity,
-        index.parsed.manifests.map((m, position) => ({
-          manifestDigest: index.digest,
-          position,
-          kind: 'manifest' as const,
-          targetDigest: m.digest,
-          mediaType: m.mediaType,
-          size: m.size,
-          platform: m.platform ? JSON.stringify(m.platform) : null,
-        })),
-      );
-    }
-    return true;
+  private recordIndex(em: EntityManager, index: PulledIndex): Promise<boolean> {
+    return insertManifest(em, index);
   }
 
   /** The tags of a repository (sorted) and how many digest references it has. */

@@ -3,8 +3,8 @@ import { bigintNumber } from './columns';
 import { RepositoryEntity } from './repository.entity';
 
 /**
- * A registry upload session. Its bytes are staged in the blob store as parts
- * `upload-<id>-<n>` (one per PATCH); the final PUT streams them, in order, into the blob.
+ * A registry upload session. Its bytes are staged in the blob store, one staged part per PATCH
+ * (`upload-<id>-<nonce>`); the final PUT streams them, in order, into the blob.
  */
 @Entity('upload')
 export class UploadEntity {
@@ -19,9 +19,9 @@ export class UploadEntity {
   @Column({ type: 'bigint', transformer: bigintNumber })
   size!: number;
 
-  /** Parts staged so far. */
-  @Column({ type: 'integer' })
-  parts!: number;
+  /** JSON array of the staged parts, in order: `[{ "key": "upload-…", "size": 123 }]`. */
+  @Column({ type: 'text' })
+  parts!: string;
 
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;

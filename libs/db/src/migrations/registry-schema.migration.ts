@@ -55,7 +55,7 @@ export class RegistrySchema1795900000000 implements MigrationInterface {
           varchar('id', 36, { isPrimary: true }),
           { name: 'repository_id', type: 'integer' },
           bigint('size'),
-          { name: 'parts', type: 'integer' },
+          { name: 'parts', type: 'text' },
           bigint('created_at'),
           bigint('updated_at'),
         ],
