@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@cargohold/auth';
 import { DockerApiModule } from '@cargohold/docker-api';
+import { NativeApiModule } from '@cargohold/native-api';
+import { RegistryApiModule } from '@cargohold/registry-api';
 import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingModule, QueueModule, RegistryClientModule } from '@cargohold/platform';
 
 @Module({
@@ -11,7 +14,10 @@ import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingMod
     QueueModule.forRoot(),
     RegistryClientModule,
     HealthModule,
+    AuthModule,
     DockerApiModule,
+    NativeApiModule,
+    RegistryApiModule,
   ],
 })
 export class AppModule {}

@@ -35,6 +35,13 @@ export const envSchema = z
     CARGOHOLD_INSECURE_REGISTRIES: z.string().default(''),
     CARGOHOLD_REGISTRY_MIRRORS: z.string().default(''),
     CARGOHOLD_DOCKER_HUB_URL: z.url().optional(),
+    CARGOHOLD_AUTH: z.enum(['on', 'off']).default('off'),
+    CARGOHOLD_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    CARGOHOLD_ANONYMOUS_PULL: z.string().default(''),
+    CARGOHOLD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(300),
+    CARGOHOLD_REGISTRY_DELETE: bool.default(true),
+    CARGOHOLD_REGISTRY_REDIRECT: bool.default(false),
+    CARGOHOLD_MANIFEST_MAX_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 ** 2).default(4 * 1024 ** 2),
   })
   .superRefine((env, ctx) => {
     if (env.CARGOHOLD_BLOB_DRIVER === 's3') {
@@ -82,6 +89,23 @@ export interface AppConfig {
     mirrors: string[];
     /** Base URL for docker.io references (none built in: this service ships no registry host). */
     dockerHubUrl: string | undefined;
+  };
+  auth: {
+    /** Off: every request is allowed (embedded default, logged loudly at boot). */
+    enabled: boolean;
+    /** A token with every scope, for bootstrapping (creating the first API tokens). */
+    adminToken: string | undefined;
+    /** Repository patterns anyone may pull without a token. */
+    anonymousPull: string[];
+    /** Lifetime of the bearer tokens the registry token endpoint issues. */
+    tokenTtlSeconds: number;
+  };
+  registryApi: {
+    /** DELETE of manifests and blobs through /v2/. */
+    deleteEnabled: boolean;
+    /** With the s3 driver, answer blob GETs with a redirect to a presigned URL. */
+    redirectBlobs: boolean;
+    manifestMaxBytes: number;
   };
 }
 
@@ -141,6 +165,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       insecure: list(env.CARGOHOLD_INSECURE_REGISTRIES),
       mirrors: list(env.CARGOHOLD_REGISTRY_MIRRORS),
       dockerHubUrl: env.CARGOHOLD_DOCKER_HUB_URL,
+    },
+    auth: {
+      enabled: env.CARGOHOLD_AUTH === 'on',
+      adminToken: env.CARGOHOLD_ADMIN_TOKEN,
+      anonymousPull: list(env.CARGOHOLD_ANONYMOUS_PULL),
+      tokenTtlSeconds: env.CARGOHOLD_TOKEN_TTL_SECONDS,
+    },
+    registryApi: {
+      deleteEnabled: env.CARGOHOLD_REGISTRY_DELETE,
+      redirectBlobs: env.CARGOHOLD_REGISTRY_REDIRECT,
+      manifestMaxBytes: env.CARGOHOLD_MANIFEST_MAX_BYTES,
     },
   };
 }

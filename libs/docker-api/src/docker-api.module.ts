@@ -1,17 +1,26 @@
-import { Module } from '@nestjs/common';
+import { Module, UseGuards } from '@nestjs/common';
+import { AuthModule } from '@cargohold/auth';
 import { ImageStoreModule } from '@cargohold/image-store';
 import { AuthController } from './auth.controller';
+import { DockerAuthGuard } from './docker-auth.guard';
 import { ImagesController } from './images.controller';
 import { JobStreamService } from './job-stream.service';
 import { SystemController } from './system.controller';
+
+const controllers = [SystemController, ImagesController, AuthController];
+
+// Every Docker API route passes the token check (a no-op while CARGOHOLD_AUTH=off). Applied
+// here, once for the whole list, so a controller added to it cannot miss it; a global guard
+// would also catch the registry and native APIs, which authenticate their own way.
+for (const controller of controllers) UseGuards(DockerAuthGuard)(controller);
 
 /**
  * Docker Engine API routes (unversioned; the gateway strips `/vX.Y`). Needs the platform's
  * config, DataSource, BLOB_STORE and JobProducer providers in scope.
  */
 @Module({
-  imports: [ImageStoreModule],
-  controllers: [SystemController, ImagesController, AuthController],
-  providers: [JobStreamService],
+  imports: [ImageStoreModule, AuthModule],
+  controllers,
+  providers: [JobStreamService, DockerAuthGuard],
 })
 export class DockerApiModule {}

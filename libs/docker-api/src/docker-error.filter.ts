@@ -28,6 +28,6 @@ export class DockerErrorFilter implements ExceptionFilter {
       reply.raw.end();
       return;
     }
-    void reply.status(status).header('content-type', 'application/json').send({ message });
+    void reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ message }));
   }
 }
