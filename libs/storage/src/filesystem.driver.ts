@@ -19,6 +19,8 @@ const BLOB_NAME = /^[0-9a-f]{64}$/;
  * so readers only ever see complete files and concurrent writers of one digest cannot clash.
  * `tmp/` must be on the same file system as the rest (rename is only atomic within one).
  */
+const READ_CHUNK = 2 * 1024 * 1024;
+
 export class FilesystemBlobStore implements BlobStore {
   readonly driver = 'filesystem' as const;
   readonly root: string;
@@ -57,9 +59,10 @@ export class FilesystemBlobStore implements BlobStore {
       throw isNotFound(error) ? new BlobNotFoundError(digest) : error;
     });
     try {
-      if (!range) return handle.createReadStream();
+      // 2 MiB reads instead of 64 KiB: a thirty-second of the syscalls and socket writes per blob served.
+      if (!range) return handle.createReadStream({ highWaterMark: READ_CHUNK });
       assertRange(digest, range, (await handle.stat()).size);
-      return handle.createReadStream({ start: range.start, end: range.end });
+      return handle.createReadStream({ start: range.start, end: range.end, highWaterMark: READ_CHUNK });
     } catch (error) {
       await handle.close();
       throw error;

@@ -7,3 +7,4 @@ export * from './dockerd';
 export * from './fixtures';
 export * from './registry';
 export * from './job-context';
+export { deterministicBuffer } from './deterministic-bytes.util';

@@ -26,8 +26,8 @@ export async function createHttpApp(module: Type<unknown>, name = 'gateway'): Pr
     // As dockerd and the registry: HEAD only where a route declares it (Fastify would add one per GET).
     exposeHeadRoutes: false,
   });
-  registerStreamingBodyParsers(adapter.getInstance());
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false });
+  registerStreamingBodyParsers(adapter.getInstance(), BUFFERED_BODY_LIMIT);
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   const config = app.get<AppConfig>(APP_CONFIG);
