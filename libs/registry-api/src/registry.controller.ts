@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, Head, Inject, Patch, Post, Put, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
@@ -186,7 +187,9 @@ export class RegistryController {
     reply.status(status).header(API_VERSION_HEADER, 'registry/2.0');
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     if (body === undefined) {
-      void reply.header('content-length', '0').send();
+      // HEAD answers announce the length of what GET would send.
+      if (!('content-length' in headers)) reply.header('content-length', '0');
+      void reply.send();
       return;
     }
     void reply.header('content-type', 'application/json').send(JSON.stringify(body));
@@ -266,29 +269,34 @@ export class RegistryController {
       void reply.status(416).header(API_VERSION_HEADER, 'registry/2.0').header('content-range', `bytes */${info.size}`).send();
       return;
     }
-    reply.header(API_VERSION_HEADER, 'registry/2.0');
-    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-    if (headOnly) {
-      void reply.status(200).header('content-length', String(info.size)).send();
-      return;
-    }
+    if (headOnly) return this.send(reply, 200, undefined, { ...headers, 'content-length': String(info.size) });
+    let stream: Readable;
     try {
-      if (range) {
-        const stream = await this.blobs.get(digest, range);
-        void reply
-          .status(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
-          .header('content-length', String(range.end - range.start + 1))
-          .send(stream);
-        return;
-      }
-      void reply.status(200).header('content-length', String(info.size)).send(await this.blobs.get(digest));
+      stream = await this.blobs.get(digest, range ?? undefined);
     } catch (error) {
-      if (error instanceof RangeNotSatisfiableError) {
-        void reply.status(416).header('content-range', `bytes */${info.size}`).send();
-        return;
-      }
-      throw error;
+      if (!(error instanceof RangeNotSatisfiableError)) throw error;
+      return this.send(reply, 416, undefined, { 'content-range': `bytes */${info.size}` });
+    }
+    if (range) {
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${info.size}`;
+      headers['content-length'] = String(range.end - range.start + 1);
+    } else headers['content-length'] = String(info.size);
+    await this.pipeBlob(reply, range ? 206 : 200, headers, stream);
+  }
+
+  /**
+   * Streams a blob straight onto the socket, past Fastify's reply pipeline (a third more
+   * throughput for large blobs, see bench:registry). A read failure mid-way cuts the connection,
+   * so the client sees a short body rather than a complete-looking wrong one.
+   */
+  private async pipeBlob(reply: FastifyReply, status: number, headers: Record<string, string>, stream: Readable): Promise<void> {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(status, { ...headers, [API_VERSION_HEADER]: 'registry/2.0' });
+    try {
+      await pipeline(stream, res);
+    } catch {
+      res.destroy();
     }
   }
 

@@ -13,13 +13,14 @@ import type { BlobStore } from '@cargohold/storage';
 import { clearRedisPrefix, testRedisUrl, uniquePrefix } from '@cargohold/testing';
 import { BlobStoreModule } from '../blob-store/blob-store.module';
 import { ConfigModule } from '../config/config.module';
+import { DatabaseModule } from '../database/database.module';
 import { LoggingModule } from '../logging/logging.module';
 import { QueueModule } from '../queue/queue.module';
 import { EXPIRE_STAGING_EVERY_MS, EXPIRE_STAGING_SCHEDULER_ID } from './expire-staging.handler';
 import { ExpireStagingModule } from './expire-staging.module';
 
 @Module({
-  imports: [ConfigModule, LoggingModule.forRoot({ app: 'gc-test' }), BlobStoreModule, QueueModule.forWorker(QueueName.Gc), ExpireStagingModule],
+  imports: [ConfigModule, LoggingModule.forRoot({ app: 'gc-test' }), DatabaseModule, BlobStoreModule, QueueModule.forWorker(QueueName.Gc), ExpireStagingModule],
 })
 class GcTestModule {}
 

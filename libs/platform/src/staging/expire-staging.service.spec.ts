@@ -53,3 +53,32 @@ describe('ExpireStagingService', () => {
     expect(store.keys()).toEqual(['old']);
   });
 });
+
+describe('ExpireStagingService with registry upload sessions', () => {
+  const live = '0b5f4a9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+  const idle = '1b5f4a9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+
+  it('ends idle sessions first, then keeps the old chunks of sessions still in use', async () => {
+    const store = fakeStore([
+      { key: `upload-${live}-aaaa`, size: 10, modified: ago(7200) },
+      { key: `upload-${idle}-bbbb`, size: 20, modified: ago(7200) },
+      { key: `upload-${live}-cccc`, size: 30, modified: ago(10) },
+    ]);
+    const sessions = new Set([live, idle]);
+    let cutoffSeen = 0;
+    const repo = {
+      async expire(cutoff: number) {
+        cutoffSeen = cutoff;
+        sessions.delete(idle);
+        return 1;
+      },
+      async liveIds() {
+        return new Set(sessions);
+      },
+    };
+    const result = await new ExpireStagingService(store, repo).expire(3600, { now });
+    expect(cutoffSeen).toBe(now.getTime() - 3600 * 1000);
+    expect(result).toEqual({ removed: 1, bytes: 20 });
+    expect(store.keys()).toEqual([`upload-${live}-aaaa`, `upload-${live}-cccc`]);
+  });
+});
