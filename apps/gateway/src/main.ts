@@ -1,5 +1,6 @@
+import { publishOpenApi } from '@cargohold/native-api';
 import { createHttpApp, exitOnBootFailure, loadConfigOrExit } from '@cargohold/platform';
 import { AppModule } from './app.module';
 
 loadConfigOrExit('gateway');
-createHttpApp(AppModule, 'gateway').catch(exitOnBootFailure('gateway'));
+createHttpApp(AppModule, 'gateway', publishOpenApi).catch(exitOnBootFailure('gateway'));

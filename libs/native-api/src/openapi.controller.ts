@@ -1,4 +1,4 @@
-import { Controller, Get, UseFilters } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { NativeApiErrorFilter } from './native-api-error.filter';
@@ -13,6 +13,8 @@ export class OpenApiController {
 
   @Get('openapi.json')
   document(): OpenAPIObject {
-    return this.documents.get();
+    const document = this.documents.get();
+    if (!document) throw new ServiceUnavailableException('the OpenAPI document is not built yet');
+    return document;
   }
 }

@@ -17,7 +17,11 @@ export const BUFFERED_BODY_LIMIT = 64 * 1024 ** 2;
  * Boots the gateway: Fastify with `/vX.Y` API prefixes stripped before routing, tar and blob
  * bodies streamed, JSON logs, shutdown hooks; listens on config.host:config.port.
  */
-export async function createHttpApp(module: Type<unknown>, name = 'gateway'): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  module: Type<unknown>,
+  name = 'gateway',
+  beforeListen?: (app: NestFastifyApplication) => void | Promise<void>,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     rewriteUrl: (req: IncomingMessage) => stripDockerApiVersion(req.url ?? '/'),
     bodyLimit: BUFFERED_BODY_LIMIT,
@@ -30,6 +34,7 @@ export async function createHttpApp(module: Type<unknown>, name = 'gateway'): Pr
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  await beforeListen?.(app);
   const config = app.get<AppConfig>(APP_CONFIG);
   await app.listen(config.port, config.host);
   new NestLogger('Bootstrap').log(`${name} listening on ${await app.getUrl()}`);
