@@ -105,6 +105,13 @@ describe('docker-compose.yml', () => {
       expect(at(services, 'minio-init', 'environment', 'CARGOHOLD_S3_BUCKET')?.value).toBe(gateway.CARGOHOLD_S3_BUCKET);
     });
 
+    it('turns authentication on for every cargohold service, with an admin token of the required length', () => {
+      for (const service of ['gateway', 'builder', 'puller', 'gc']) {
+        expect(at(services, service, 'environment', 'CARGOHOLD_AUTH')?.value).toBe('on');
+        expect(at(services, service, 'environment', 'CARGOHOLD_ADMIN_TOKEN')?.value?.length ?? 0).toBeGreaterThanOrEqual(32);
+      }
+    });
+
     it('builds each cargohold service from its own target of infra/Dockerfile', () => {
       for (const service of ['gateway', 'builder', 'puller', 'gc']) {
         expect(at(services, service, 'build', 'dockerfile')?.value).toBe('infra/Dockerfile');
