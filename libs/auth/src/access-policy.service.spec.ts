@@ -34,7 +34,7 @@ describe('AccessPolicy', () => {
 
   it('passes other secrets to the API token store', async () => {
     const { access, seen } = policy();
-    expect(await access.authenticate('chk_good')).toBe(ci);
+    expect(await access.authenticate('chk_good')).toEqual(ci);
     expect(await access.authenticate(`${ADMIN}x`)).toBeNull();
     expect(await access.authenticate('')).toBeNull();
     expect(seen).toEqual(['chk_good', `${ADMIN}x`]);

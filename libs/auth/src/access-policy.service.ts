@@ -61,7 +61,9 @@ export class AccessPolicy {
     if (this.adminTokenDigest && timingSafeEqual(sha256(secret), this.adminTokenDigest)) {
       return { kind: 'admin', name: 'admin', grants: ADMIN_GRANTS.map((g) => ({ ...g, actions: [...g.actions] })) };
     }
-    return this.apiTokens.authenticate(secret);
+    const principal = await this.apiTokens.authenticate(secret);
+    // What anyone may pull, a signed-in client may pull too (docker login must not lose it).
+    return principal ? { ...principal, grants: [...principal.grants, ...this.anonymousPrincipal.grants] } : null;
   }
 }
 

@@ -26,8 +26,11 @@ export class RegistryAccess {
   /** The caller, or null when the credentials sent are not valid. No credentials: anonymous. */
   async principalOf(req: FastifyRequest): Promise<Principal | null> {
     if (!this.policy.enabled) return { kind: 'open', name: 'open', grants: [] };
-    const auth = parseAuthorization(req.headers.authorization);
-    if (!auth) return this.policy.anonymous();
+    const header = req.headers.authorization;
+    if (header === undefined || header.trim() === '') return this.policy.anonymous();
+    const auth = parseAuthorization(header);
+    // Credentials that cannot even be read are wrong credentials, not none.
+    if (!auth) return null;
     if (auth.scheme === 'basic') return this.policy.authenticate(auth.password);
     // A registry token from our token endpoint, or an API token sent as is.
     if (auth.token.split('.').length === 3) return this.tokens.verify(auth.token).catch(() => null);
@@ -40,10 +43,15 @@ export class RegistryAccess {
   }
 
   /** `/v2/` itself and the catalog: any valid credentials (anonymous only where auth is off). */
-  async requireSignedIn(req: FastifyRequest): Promise<Principal> {
+  async requireSignedIn(req: FastifyRequest, scopes: string[] = []): Promise<Principal> {
     const principal = await this.principalOf(req);
-    if (!principal || principal.kind === 'anonymous') throw this.challenge(req, [], principal === null);
+    if (!principal || principal.kind === 'anonymous') throw this.challenge(req, scopes, principal === null);
     return principal;
+  }
+
+  /** The whole catalog (pull on `**`, or a registry token granted `registry:catalog:*`); else only what the caller may pull. */
+  canListCatalog(principal: Principal): boolean {
+    return principal.kind === 'open' || this.policy.canListCatalog(principal);
   }
 
   /** Throws 401 (with the challenge a client can answer) or 403 unless every action is allowed. */
@@ -63,10 +71,16 @@ export class RegistryAccess {
     if (!this.policy.enabled) principal = { kind: 'open', name: 'open', grants: [] };
     else {
       const auth = parseAuthorization(req.headers.authorization);
-      if (!auth) principal = this.policy.anonymous();
+      const header = req.headers.authorization;
+      if (header === undefined || header.trim() === '') principal = this.policy.anonymous();
+      else if (!auth) principal = null;
       else principal = await this.policy.authenticate(auth.scheme === 'basic' ? auth.password : auth.token);
     }
-    if (!principal) throw new RegistryApiError('UNAUTHORIZED', 'authentication required: the credentials are not valid', undefined);
+    if (!principal) {
+      const error = new RegistryApiError('UNAUTHORIZED', 'authentication required: the credentials are not valid', undefined);
+      error.headers['www-authenticate'] = `Basic realm="${TOKEN_SERVICE}"`;
+      throw error;
+    }
     return this.tokens.issue(principal, this.tokens.parseScopeParam(query.scope ?? []));
   }
 

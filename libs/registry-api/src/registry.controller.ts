@@ -196,11 +196,12 @@ export class RegistryController {
   }
 
   private async catalog(req: FastifyRequest, reply: FastifyReply, query: Query): Promise<void> {
-    const principal = await this.access.requireSignedIn(req);
+    const principal = await this.access.requireSignedIn(req, ['registry:catalog:*']);
     const page = parsePageQuery(query);
+    const everything = this.access.canListCatalog(principal);
     const names = (await this.registry.repositoriesWithManifests())
       .map((name) => registryPathOf(name))
-      .filter((path): path is string => path !== null && this.access.can(principal, path, 'pull'));
+      .filter((path): path is string => path !== null && (everything || this.access.can(principal, path, 'pull')));
     const { items, link } = paginate([...new Set(names)].sort(), page, '/v2/_catalog');
     this.send(reply, 200, { repositories: items }, link ? { link } : {});
   }
