@@ -10,6 +10,11 @@ import { parseJobPayload, queueOfJob } from './job-payload.util';
 import { stderrQueueLogger } from './queue-logger';
 import type { QueueLogger } from './queue-logger';
 
+/** Redis pub/sub channel on which producers ask every worker host to cancel a job. */
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:cancel-job`;
+}
+
 export interface EnqueueOptions {
   /**
    * Idempotency key: enqueueing an id that already exists (waiting, running or finished and not
@@ -19,6 +24,12 @@ export interface EnqueueOptions {
   jobId?: string;
   /** Milliseconds to wait before the job may run. */
   delay?: number;
+  /**
+   * follow only: when the caller aborts, cancel the job too (a build whose client disconnected):
+   * a waiting job is removed, a running one has its handler's signal aborted on whichever worker
+   * runs it, and it is not retried.
+   */
+  cancelOnAbort?: boolean;
 }
 
 export interface JobProducerOptions {
@@ -109,7 +120,10 @@ export class JobProducer {
         [`removed:${jobId}`]: () =>
           settle(() => reject(new Error(`job ${jobId} (${item.name}) was removed from queue ${queue.name} before it finished`))),
       };
-      const onAbort = (): void => settle(() => reject(signal?.reason));
+      const onAbort = (): void => {
+        if (options.cancelOnAbort) void this.cancel(queue, jobId);
+        settle(() => reject(signal?.reason));
+      };
       function settle(finish: () => void): void {
         if (settled) return;
         settled = true;
@@ -135,6 +149,16 @@ export class JobProducer {
         })
         .catch((error: unknown) => settle(() => reject(error)));
     });
+  }
+
+  /**
+   * Cancels a job wherever it is: removed if still waiting, its handler aborted (through every
+   * worker host's cancel subscription) if running. Best effort: a job that already finished stays.
+   */
+  async cancel(queue: Queue, jobId: string): Promise<void> {
+    await this.connection.publish(cancelChannel(this.options.prefix), jobId).catch((error: unknown) => this.logger.warn(`cancel ${jobId}: ${String(error)}`));
+    // remove() refuses a locked (running) job: that one is reached through the channel above.
+    await queue.remove(jobId).catch(() => undefined);
   }
 
   /**

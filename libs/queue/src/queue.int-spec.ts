@@ -359,3 +359,51 @@ describe('on a throwaway redis-server', () => {
     expect(refused).toBe(true);
   });
 });
+
+describe('cancellation', () => {
+  it('aborts the running handler on the worker that has it when the follower cancels, and does not retry', async () => {
+    const host = newHost(QueueName.Puller);
+    let started = false;
+    let aborted = false;
+    let runs = 0;
+    host.register(JobName.Load, async (_data, context) => {
+      runs += 1;
+      started = true;
+      await new Promise((_resolve, reject) =>
+        context.signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(context.signal.reason);
+        }),
+      );
+      return loaded('sha256:not-reached');
+    });
+    await host.start();
+    const controller = new AbortController();
+    const following = producer.follow({ name: JobName.Load, data: { archiveKey: 'cancel-me' } }, () => undefined, controller.signal, {
+      jobId: 'load-cancel',
+      cancelOnAbort: true,
+    });
+    await until(() => started, 'the handler started');
+    controller.abort(new Error('client disconnected'));
+    await expect(following).rejects.toThrow('client disconnected');
+    await until(() => aborted, 'the handler saw the abort');
+    const queue = producer.queueOf(QueueName.Puller);
+    await until(async () => (await queue.getJobState('load-cancel')) === 'failed', 'the job failed');
+    expect((await queue.getJob('load-cancel'))?.failedReason).toMatch(/cancelled/);
+    await sleep(200);
+    expect(runs).toBe(1);
+  });
+
+  it('removes a job that is still waiting', async () => {
+    const controller = new AbortController();
+    const following = producer.follow({ name: JobName.Load, data: { archiveKey: 'never-run' } }, () => undefined, controller.signal, {
+      jobId: 'load-waiting',
+      cancelOnAbort: true,
+    });
+    const queue = producer.queueOf(QueueName.Puller);
+    await until(async () => (await queue.getJobState('load-waiting')) === 'waiting', 'the job is waiting');
+    controller.abort(new Error('client disconnected'));
+    await expect(following).rejects.toThrow('client disconnected');
+    await until(async () => (await queue.getJob('load-waiting')) === undefined, 'the job is gone');
+  });
+});

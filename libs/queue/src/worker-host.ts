@@ -1,9 +1,10 @@
-import { WaitingError, Worker } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Job, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { failureProgress } from '@cargohold/queue-contracts';
 import type { DockerProgress, JobsOfQueue, QueueName } from '@cargohold/queue-contracts';
 import { HandlerRegistry } from './handler-registry';
+import { cancelChannel } from './job-producer';
 import type { JobContext, JobHandler } from './job-handler';
 import { InvalidJobPayloadError, isJobName, parseJobPayload } from './job-payload.util';
 import { PermanentJobError } from './permanent-job-error';
@@ -32,6 +33,10 @@ export class WorkerHost<Q extends QueueName = QueueName> {
   private readonly shutdown = new AbortController();
   private readonly logger: QueueLogger;
   private worker: Worker | undefined;
+  /** Subscribed to the cancel channel while the worker runs. */
+  private subscriber: Redis | undefined;
+  /** Jobs a producer cancelled while this host ran them: they fail without retries. */
+  private readonly cancelled = new Set<string>();
   private state: HostState = 'registering';
   private closing: Promise<void> | undefined;
 
@@ -73,6 +78,7 @@ export class WorkerHost<Q extends QueueName = QueueName> {
     });
     worker.on('stalled', (jobId) => this.logger.warn(`queue ${this.queue}: job ${jobId} stalled and will be run again`));
     this.worker = worker;
+    await this.subscribeToCancels(worker);
     worker.run().catch((error: unknown) => this.logger.error(`queue ${this.queue}: worker stopped: ${String(error)}`));
     await worker.waitUntilReady();
   }
@@ -85,6 +91,7 @@ export class WorkerHost<Q extends QueueName = QueueName> {
       const closed = this.worker?.close();
       this.shutdown.abort(new Error(`worker of queue ${this.queue} is shutting down`));
       await closed;
+      await this.subscriber?.quit().catch(() => undefined);
     })();
     return this.closing;
   }
@@ -113,9 +120,25 @@ export class WorkerHost<Q extends QueueName = QueueName> {
     } catch (error) {
       // Interrupted by our own shutdown, not by the job: hand it back without spending an attempt.
       if (this.shutdown.signal.aborted && token && (await this.requeue(job, token))) throw new WaitingError();
+      if (this.cancelled.has(context.jobId)) throw new UnrecoverableError(`job ${context.jobId} (${job.name}) was cancelled`);
       if (error instanceof PermanentJobError) await context.progress(failureProgress(error.status, error.message)).catch(() => undefined);
       throw error instanceof Error ? error : new Error(String(error));
     }
+  }
+
+  /** A producer's cancel reaches the host running the job, whichever replica that is. */
+  private async subscribeToCancels(worker: Worker): Promise<void> {
+    const subscriber = this.connection.duplicate();
+    this.subscriber = subscriber;
+    subscriber.on('error', (error) => this.logger.error(`queue ${this.queue} cancel subscription: ${error.message}`));
+    subscriber.on('message', (_channel: string, jobId: string) => {
+      // cancelJob is false for jobs this worker does not run: nothing to do here then.
+      if (worker.cancelJob(jobId, 'cancelled by its client')) {
+        this.cancelled.add(jobId);
+        setTimeout(() => this.cancelled.delete(jobId), 60_000).unref();
+      }
+    });
+    await subscriber.subscribe(cancelChannel(this.options.prefix));
   }
 
   /** Moves an active job of ours back to waiting; false when the lock is gone (a retry path takes over). */
