@@ -6,7 +6,7 @@
 CARGOHOLD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGOHOLD_MIN_NODE="20.19.0"
 # What the integration and end-to-end tests drive (Debian package names).
-CARGOHOLD_TEST_PACKAGES=(redis-server postgresql docker.io docker-registry skopeo umoci busybox-static docker-compose apache2-utils openssl)
+CARGOHOLD_TEST_PACKAGES=(redis-server postgresql docker.io docker-registry skopeo umoci busybox-static docker-compose apache2-utils openssl attr)
 # Filled by bootstrap_system_packages with what it had to install.
 CARGOHOLD_INSTALLED_PACKAGES=()
 
@@ -37,6 +37,7 @@ bootstrap_package_command() {
     docker.io) echo dockerd ;;
     busybox-static) echo busybox ;;
     apache2-utils) echo htpasswd ;;
+    attr) echo getfattr ;;
     *) echo "$1" ;;
   esac
 }

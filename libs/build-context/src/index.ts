@@ -1,0 +1,15 @@
+export { sourcesChecksum } from './checksum';
+export { resolveChown } from './chown';
+export { copyInto, normalizeDest } from './copy-into';
+export type { CopyIntoOptions } from './copy-into';
+export { CopyError } from './errors';
+export type { Instruction } from './errors';
+export { extractContext } from './extract-context';
+export type { ExtractContextOptions, ExtractContextResult } from './extract-context';
+export { containsWildcards, goMatch } from './go-match';
+export { isUrlSource, resolveSources } from './resolve-sources';
+export type { ResolveSourcesOptions } from './resolve-sources';
+export type { Identity } from './tree-writer';
+export type { ResolvedSource, SourceEntry } from './types';
+export { urlSource } from './url-source';
+export type { FetchedUrl, UrlSourceOptions } from './url-source';

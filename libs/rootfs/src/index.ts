@@ -1,0 +1,14 @@
+export { applyLayer } from './apply-layer';
+export type { ApplyLayerOptions, ApplyLayerResult } from './apply-layer';
+export { compareChanges, compareTrees } from './changes';
+export type { Change, ChangeKind } from './changes';
+export { RootfsError } from './errors';
+export type { FileState, FileType } from './file-state';
+export { planLayer } from './layer-plan';
+export type { LayerPlanItem } from './layer-plan';
+export { mountOverlay, overlayChanges, overlaySupported, probeOverlay, unmount } from './overlay';
+export type { OverlayProbe } from './overlay';
+export { diff, snapshot } from './snapshot';
+export type { Snapshot } from './snapshot';
+export { writeLayer } from './write-layer';
+export type { WriteLayerOptions, WriteLayerResult } from './write-layer';
