@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ImageBuildModule } from '@cargohold/image-build';
 import { BlobStoreModule, ConfigModule, DatabaseModule, LoggingModule, QueueModule } from '@cargohold/platform';
 import { QueueName } from '@cargohold/queue-contracts';
 
@@ -9,6 +10,7 @@ import { QueueName } from '@cargohold/queue-contracts';
     DatabaseModule,
     BlobStoreModule,
     QueueModule.forWorker(QueueName.Builder),
+    ImageBuildModule,
   ],
 })
 export class AppModule {}

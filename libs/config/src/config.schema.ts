@@ -41,6 +41,9 @@ export const envSchema = z
     CARGOHOLD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(300),
     CARGOHOLD_REGISTRY_DELETE: bool.default(true),
     CARGOHOLD_REGISTRY_REDIRECT: bool.default(false),
+    CARGOHOLD_BUILD_DIR: z.string().min(1).optional(),
+    CARGOHOLD_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CARGOHOLD_ADD_URL_MAX_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
     CARGOHOLD_MANIFEST_MAX_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 ** 2).default(4 * 1024 ** 2),
   })
   .superRefine((env, ctx) => {
@@ -99,6 +102,14 @@ export interface AppConfig {
     anonymousPull: string[];
     /** Lifetime of the bearer tokens the registry token endpoint issues. */
     tokenTtlSeconds: number;
+  };
+  build: {
+    /** Scratch space for builds (context, root filesystems); default /dev/shm when present, else <data dir>/builds. */
+    dir: string | undefined;
+    /** Builds one builder process runs at once. */
+    concurrency: number;
+    /** Largest file `ADD <url>` downloads. */
+    addUrlMaxBytes: number;
   };
   registryApi: {
     /** DELETE of manifests and blobs through /v2/. */
@@ -171,6 +182,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       adminToken: env.CARGOHOLD_ADMIN_TOKEN,
       anonymousPull: list(env.CARGOHOLD_ANONYMOUS_PULL),
       tokenTtlSeconds: env.CARGOHOLD_TOKEN_TTL_SECONDS,
+    },
+    build: {
+      dir: env.CARGOHOLD_BUILD_DIR ? path.resolve(env.CARGOHOLD_BUILD_DIR) : undefined,
+      concurrency: env.CARGOHOLD_BUILD_CONCURRENCY,
+      addUrlMaxBytes: env.CARGOHOLD_ADD_URL_MAX_BYTES,
     },
     registryApi: {
       deleteEnabled: env.CARGOHOLD_REGISTRY_DELETE,

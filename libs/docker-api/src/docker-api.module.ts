@@ -2,12 +2,15 @@ import { Module, UseGuards } from '@nestjs/common';
 import { AuthModule } from '@cargohold/auth';
 import { ImageStoreModule } from '@cargohold/image-store';
 import { AuthController } from './auth.controller';
+import { BodyStagingService } from './body-staging.service';
+import { BuildController } from './build.controller';
+import { ContainersController } from './containers.controller';
 import { DockerAuthGuard } from './docker-auth.guard';
 import { ImagesController } from './images.controller';
 import { JobStreamService } from './job-stream.service';
 import { SystemController } from './system.controller';
 
-const controllers = [SystemController, ImagesController, AuthController];
+const controllers = [SystemController, ImagesController, BuildController, AuthController, ContainersController];
 
 // Every Docker API route passes the token check (a no-op while CARGOHOLD_AUTH=off). Applied
 // here, once for the whole list, so a controller added to it cannot miss it; a global guard
@@ -21,6 +24,6 @@ for (const controller of controllers) UseGuards(DockerAuthGuard)(controller);
 @Module({
   imports: [ImageStoreModule, AuthModule],
   controllers,
-  providers: [JobStreamService, DockerAuthGuard],
+  providers: [JobStreamService, BodyStagingService, DockerAuthGuard],
 })
 export class DockerApiModule {}

@@ -44,7 +44,7 @@ describe('dockerRouteNeeds', () => {
   });
 
   it('closes routes it has no mapping for to all but admins', () => {
-    expect(needs('POST', '/containers/create')).toEqual([{ kind: 'admin' }]);
+    expect(needs('POST', '/networks/create')).toEqual([{ kind: 'admin' }]);
     expect(needs('POST', '/images/prune')).toEqual([{ kind: 'admin' }]);
   });
 });

@@ -30,7 +30,7 @@ const SIGNED_IN: DockerRouteNeed[] = [{ kind: 'signed-in' }];
  * before anything else). Routes not listed here need admin on `**`, so a route added later is
  * closed until it is mapped.
  */
-export function dockerRouteNeeds(method: string, route: string, params: Record<string, string | undefined>, query: Query): DockerRouteNeed[] | null {
+export function dockerRouteNeeds(method: string, route: string, params: Record<string, string | undefined>, query: Query, body?: unknown): DockerRouteNeed[] | null {
   const rest = decodePath(params['*'] ?? '');
   switch (`${method} ${route}`) {
     case 'GET /_ping':
@@ -70,6 +70,16 @@ export function dockerRouteNeeds(method: string, route: string, params: Record<s
     }
     case 'DELETE /images/*':
       return [{ kind: 'image-delete', input: rest }];
+    case 'POST /containers/create': {
+      // A container pins its image: creating one reads the image, like inspect does.
+      const image = (body as { Image?: unknown } | null | undefined)?.Image;
+      return typeof image === 'string' && image ? [{ kind: 'image', input: image, action: 'pull' }] : SIGNED_IN;
+    }
+    case 'GET /containers/json':
+    case 'GET /containers/*':
+    case 'POST /containers/*':
+    case 'DELETE /containers/*':
+      return SIGNED_IN;
     case 'POST /build': {
       const tags = listParam(query.t);
       return tags.length ? tags.map((reference) => ({ kind: 'repository', reference, action: 'build' })) : [{ kind: 'somewhere', action: 'build' }];
@@ -122,7 +132,7 @@ export class DockerAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.policy.enabled) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const needs = dockerRouteNeeds(request.method, request.routeOptions.url ?? '', request.params as Record<string, string | undefined>, request.query as Query);
+    const needs = dockerRouteNeeds(request.method, request.routeOptions.url ?? '', request.params as Record<string, string | undefined>, request.query as Query, request.body);
     if (needs === null) return true;
     const principal = await this.authenticate(request);
     for (const need of needs) {

@@ -28,6 +28,9 @@ export class DockerErrorFilter implements ExceptionFilter {
       reply.raw.end();
       return;
     }
-    void reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ message }));
+    // A Buffer, not a string: Fastify appends "; charset=utf-8" to a string's JSON type, and the
+    // docker CLI reads the message out only when Content-Type is exactly application/json
+    // (otherwise it prints the raw body, quotes escaped).
+    void reply.status(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ message })));
   }
 }

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { BadRequestException, Controller, Delete, Get, Header, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { APP_CONFIG, type AppConfig } from '@cargohold/config';
 import { ImageCatalogService, ImageExportService, ImageRemovalService, ImageTaggingService, parseRef } from '@cargohold/image-store';
 import { isValidTag, writeImageArchive } from '@cargohold/oci';
 import { JobName } from '@cargohold/queue-contracts';
@@ -11,7 +8,7 @@ import { DockerErrorFilter } from './docker-error.filter';
 import { JobStreamService } from './job-stream.service';
 import { decodeRegistryAuth } from './registry-auth.util';
 import { boolParam, listParam, stringParam } from './query.util';
-import { limitBytes } from './limit-bytes.util';
+import { BodyStagingService } from './body-staging.service';
 
 type Query = Record<string, unknown>;
 
@@ -24,13 +21,13 @@ type Query = Record<string, unknown>;
 @UseFilters(DockerErrorFilter)
 export class ImagesController {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly catalog: ImageCatalogService,
     private readonly removal: ImageRemovalService,
     private readonly tagging: ImageTaggingService,
     private readonly exporter: ImageExportService,
     private readonly jobs: JobStreamService,
+    private readonly staging: BodyStagingService,
   ) {}
 
   @Get('json')
@@ -51,7 +48,7 @@ export class ImagesController {
   @Post('load')
   async load(@Req() req: FastifyRequest, @Query() q: Query, @Res() reply: FastifyReply): Promise<void> {
     const quiet = boolParam(q.quiet, true);
-    const archiveKey = await this.stageBody(req, 'load', 'archive');
+    const archiveKey = await this.staging.stage(req, 'load', 'archive');
     await this.jobs.run(
       reply,
       { name: JobName.Load, data: { archiveKey, quiet } },
@@ -83,7 +80,7 @@ export class ImagesController {
     if (!fromSrc) throw new BadRequestException('either fromImage or fromSrc is required');
     const repo = stringParam(q.repo) || undefined;
     if (repo) parseRef(repo);
-    const sourceKey = fromSrc === '-' ? await this.stageBody(req, 'import', 'root filesystem tar') : undefined;
+    const sourceKey = fromSrc === '-' ? await this.staging.stage(req, 'import', 'root filesystem tar') : undefined;
     const data = {
       ...(sourceKey ? { sourceKey } : { sourceUrl: fromSrc }),
       repo,
@@ -136,15 +133,6 @@ export class ImagesController {
     const name = restOfPath(req);
     if (!name.trim()) throw new NotFoundException('image name cannot be blank');
     return this.removal.remove(name, { force: boolParam(q.force), prune: !boolParam(q.noprune) });
-  }
-
-  /** Streams the request body into the blob store's staging area (bounded), for a job to read. */
-  private async stageBody(req: FastifyRequest, kind: string, what: string): Promise<string> {
-    const body: unknown = req.body ?? req.raw;
-    if (!(body instanceof Readable)) throw new BadRequestException(`the ${what} must be sent as the request body with Content-Type application/x-tar`);
-    const key = `${kind}-${randomUUID()}`;
-    await this.blobs.stage(key, body.pipe(limitBytes(this.config.loadMaxBytes, what)));
-    return key;
   }
 
   /** `docker save`: resolve everything first (errors are plain 404s), then stream the tar. */

@@ -7,6 +7,8 @@ import { JsonMessageStream } from './json-stream.util';
 export interface JobStreamOptions {
   /** dockerd's `load` answers 200 and reports every failure inside the stream. */
   errorsInStream?: boolean;
+  /** A client that disconnects cancels the job (a build), instead of leaving it to finish. */
+  cancelOnDisconnect?: boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export class JobStreamService {
           out.write(p);
         },
         abort.signal,
+        { cancelOnAbort: options.cancelOnDisconnect },
       );
       finish(result, out);
     } catch (err) {

@@ -8,7 +8,9 @@ import { DockerErrorFilter } from './docker-error.filter';
 
 const PING_HEADERS = {
   'API-Version': API_VERSION,
-  'Docker-Experimental': 'false',
+  // The CLI only sends `docker build --squash` to a daemon that says it is experimental; squash
+  // is the one experimental feature the legacy builder has, and cargohold implements it.
+  'Docker-Experimental': 'true',
   OSType: 'linux',
   // The legacy builder: `docker build` uses /build without BuildKit.
   'Builder-Version': '1',
@@ -58,6 +60,8 @@ export class SystemController {
       Platform: { Name: `cargohold ${CARGOHOLD_VERSION}` },
       Components: [{ Name: 'Engine', Version: CARGOHOLD_VERSION, Details: { ...engine } }],
       ...engine,
+      // Top level only: Components[].Details is a map of strings to the CLI.
+      Experimental: true,
     };
   }
 
@@ -110,7 +114,7 @@ export class SystemController {
       NoProxy: '',
       Name: os.hostname(),
       Labels: [],
-      ExperimentalBuild: false,
+      ExperimentalBuild: true,
       ServerVersion: CARGOHOLD_VERSION,
       Runtimes: {},
       DefaultRuntime: 'none',

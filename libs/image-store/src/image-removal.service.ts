@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ImageEntity } from '@cargohold/db';
+import { shortContainerId } from './container-names.util';
+import { firstContainerUsing } from './containers.service';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageReferencesRepository, type ImageReference } from './image-references.repository';
 import { familiarDigest, familiarTag, parseRef, shortId } from './image-ref.util';
@@ -11,8 +13,9 @@ import type { DeleteRecord } from './image.types';
  * `docker image rm` with dockerd's rules (daemon/images image_delete): removing a name untags;
  * the image goes when its last reference goes; by ID, an image referenced from several
  * repositories needs force; an image with children cannot be removed at all; with prune,
- * untagged parents follow quietly. Only references and image rows change here: blobs are
- * reclaimed by the gc service's sweep.
+ * untagged parents follow quietly. Containers (pins, never running) are dockerd's stopped
+ * containers: they block removal without force. Only references and image rows change here:
+ * blobs are reclaimed by the gc service's sweep.
  */
 @Injectable()
 export class ImageRemovalService {
@@ -33,6 +36,16 @@ export class ImageRemovalService {
       let removedRepositoryRef = false;
 
       if (!isImageIdPrefix(img.id, input)) {
+        // Untagging the image's only name while a container uses it would leave it dangling:
+        // dockerd wants force for that.
+        if (!force && isSingleReference(refs)) {
+          const user = await firstContainerUsing(img.id, em);
+          if (user) {
+            throw conflict(
+              `conflict: unable to remove repository reference ${JSON.stringify(input)} (must force) - container ${shortContainerId(user.id)} is using its referenced image ${shortId(img.id)}`,
+            );
+          }
+        }
         const parsed = parseRef(input);
         const named = parsed.tag || parsed.digest ? parsed : { ...parsed, tag: 'latest' };
         // A reference with both tag and digest names the digest (TagNameOnly keeps it canonical).
@@ -52,10 +65,16 @@ export class ImageRemovalService {
           refs = await this.refsOf(img.id, em);
         }
         if (refs.length) return records;
+        // Forced, with a container using it: untagged but kept (dangling), so the container's
+        // image stays. dockerd's containerd image store does this (softImageDelete); its classic
+        // store would delete the image here and leave the container without one.
+        if (force && (await firstContainerUsing(img.id, em))) return records;
         removedRepositoryRef = true;
       } else if (isSingleReference(refs)) {
-        // By ID, with references only in one repository: those go first (children still block).
+        // By ID, with references only in one repository: those go first (children still block,
+        // and without force so do containers).
         await this.assertNoChildren(img.id, em);
+        if (!force) await this.assertNoContainer(img.id, em);
         for (const r of refs) {
           await this.refs.removeReference(r, em);
           records.push({ Untagged: describe(r) });
@@ -70,12 +89,16 @@ export class ImageRemovalService {
   private async deleteImage(id: string, records: DeleteRecord[], force: boolean, prune: boolean, quiet: boolean, em: EntityManager): Promise<void> {
     const refs = await this.refsOf(id, em);
     const hasChildren = await this.refs.hasChildren(id, em);
+    const user = force ? null : await firstContainerUsing(id, em);
     let problem: ImageStoreError | null = null;
     if (hasChildren) problem = conflict(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image has dependent child images`);
     else if (!force && refs.length) problem = conflict(`conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories`);
+    else if (user) problem = stoppedContainerConflict(id, user.id);
     if (problem) {
+      // Quietly (pruning parents, or after untagging): a conflict is only reported for a
+      // dangling image nothing uses, as dockerd's imageDeleteHelper.
       const dangling = !refs.length && !hasChildren;
-      if (quiet && !dangling) return;
+      if (quiet && (!dangling || user)) return;
       throw problem;
     }
     const img = await em.findOneBy(ImageEntity, { id });
@@ -93,9 +116,19 @@ export class ImageRemovalService {
     if (await this.refs.hasChildren(id, em)) throw conflict(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image has dependent child images`);
   }
 
+  private async assertNoContainer(id: string, em: EntityManager): Promise<void> {
+    const user = await firstContainerUsing(id, em);
+    if (user) throw stoppedContainerConflict(id, user.id);
+  }
+
   private async refsOf(id: string, em: EntityManager): Promise<ImageReference[]> {
     return (await this.refs.referencesOf([id], em)).get(id) ?? [];
   }
+}
+
+/** A pin is never running: dockerd calls a container that is not running a stopped one. */
+function stoppedContainerConflict(imageId: string, containerId: string): ImageStoreError {
+  return conflict(`conflict: unable to delete ${shortId(imageId)} (must be forced) - image is being used by stopped container ${shortContainerId(containerId)}`);
 }
 
 function describe(r: ImageReference): string {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ContainersService } from './containers.service';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageCommitService } from './image-commit.service';
 import { ImageExportService } from './image-export.service';
@@ -8,7 +9,7 @@ import { ImageTaggingService } from './image-tagging.service';
 
 /** The image store's services. Needs a TypeORM DataSource provider in scope (DatabaseModule). */
 @Module({
-  providers: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService],
-  exports: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService],
+  providers: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService, ContainersService],
+  exports: [ImageReferencesRepository, ImageCatalogService, ImageCommitService, ImageExportService, ImageRemovalService, ImageTaggingService, ContainersService],
 })
 export class ImageStoreModule {}

@@ -1,3 +1,6 @@
+export * from './container-names.util';
+export * from './container.types';
+export * from './containers.service';
 export * from './docker-filters.util';
 export * from './image-catalog.service';
 export * from './image-commit.service';

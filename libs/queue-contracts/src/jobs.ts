@@ -90,6 +90,49 @@ export interface ImportResult {
   tag?: string;
 }
 
+/**
+ * `docker build` (legacy builder). Every query parameter of `POST /build` the builder honours,
+ * already validated by the gateway; credentials for base images per registry host, as the
+ * client's `X-Registry-Config` carries them.
+ */
+export const buildJobSchema = z.object({
+  /** The context tar (plain or gzip) in the blob store's staging area; the job removes it when done. */
+  contextKey: z.string().min(1),
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: z.string().min(1).default('Dockerfile'),
+  /** Normalised `name:tag` references to tag the result with (`-t`, repeatable). */
+  tags: z.array(z.string().min(1)).default([]),
+  buildArgs: z.record(z.string(), z.string().nullable()).default({}),
+  labels: z.record(z.string(), z.string()).default({}),
+  target: z.string().optional(),
+  noCache: z.boolean().default(false),
+  /** Pull base images even when present (`--pull`). */
+  pull: z.boolean().default(false),
+  /** `-q`: only the final image ID is printed. */
+  quiet: z.boolean().default(false),
+  /** Remove intermediate containers (the legacy builder's `--rm`, default on; cargohold keeps none). */
+  rm: z.boolean().default(true),
+  forceRm: z.boolean().default(false),
+  squash: z.boolean().default(false),
+  /** `os[/arch[/variant]]`; this host's platform when absent. */
+  platform: z.string().optional(),
+  /** Images whose build cache may be used (`--cache-from`). */
+  cacheFrom: z.array(z.string()).default([]),
+  /** `--network`: `none` (default for RUN here), `default`/`bridge`/`host` give RUN the host network. */
+  networkMode: z.string().default('default'),
+  /** Credentials per registry host for base-image pulls. */
+  registryAuth: z.record(z.string(), registryCredentialsSchema).default({}),
+  /** Clamp file times in new layers (SOURCE_DATE_EPOCH build arg), for reproducible digests. */
+  sourceDateEpoch: z.number().int().nonnegative().optional(),
+});
+export type BuildJob = z.infer<typeof buildJobSchema>;
+export interface BuildResult {
+  /** The built image (`sha256:…`). */
+  imageId: string;
+  /** Familiar `repo:tag` names it was tagged with. */
+  tags: string[];
+}
+
 export const expireStagingJobSchema = z.object({
   olderThanSeconds: z.number().int().positive().default(24 * 3600),
 });
@@ -109,6 +152,7 @@ export const jobTable = {
   [JobName.Pull]: { queue: QueueName.Puller, payload: pullJobSchema },
   [JobName.Push]: { queue: QueueName.Puller, payload: pushJobSchema },
   [JobName.Import]: { queue: QueueName.Puller, payload: importJobSchema },
+  [JobName.Build]: { queue: QueueName.Builder, payload: buildJobSchema },
   [JobName.ExpireStaging]: { queue: QueueName.Gc, payload: expireStagingJobSchema },
 } as const satisfies Record<JobName, { queue: QueueName; payload: z.ZodType }>;
 
@@ -117,6 +161,7 @@ export interface JobResults {
   [JobName.Pull]: PullResult;
   [JobName.Push]: PushResult;
   [JobName.Import]: ImportResult;
+  [JobName.Build]: BuildResult;
   [JobName.ExpireStaging]: ExpireStagingResult;
 }
 

@@ -18,6 +18,8 @@ export const JobName = {
   Push: 'push.v1',
   /** Turn a root filesystem tar (staged or at a URL) into a one-layer image. */
   Import: 'import.v1',
+  /** Build a Dockerfile from a context staged in the blob store (the legacy builder's `POST /build`). */
+  Build: 'build.v1',
   /** Remove staged uploads older than a grace window. */
   ExpireStaging: 'staging.expire.v1',
 } as const;

@@ -41,10 +41,8 @@ describe('HandlerRegistry', () => {
     );
   });
 
-  it('accepts a queue that has no jobs in the contracts yet', () => {
-    const registry = new HandlerRegistry(QueueName.Builder);
-    expect(registry.jobNames).toEqual([]);
-    expect(() => registry.assertComplete()).not.toThrow();
+  it('routes builds to the builder queue', () => {
+    expect(new HandlerRegistry(QueueName.Builder).jobNames).toEqual([JobName.Build]);
   });
 
   it('lists the jobs of a queue from the contracts table', () => {

@@ -232,12 +232,6 @@ describe('worker lifecycle', () => {
     await expect(newHost(QueueName.Puller).start()).rejects.toThrow('queue puller: no handler for job load.v1');
   });
 
-  it('starts and idles on a queue with no jobs in the contracts', async () => {
-    const host = newHost(QueueName.Builder);
-    await expect(host.start()).resolves.toBeUndefined();
-    await host.close();
-  });
-
   it('aborts running handlers on close and puts their jobs back without spending an attempt', async () => {
     const first = newHost(QueueName.Puller);
     let started = false;

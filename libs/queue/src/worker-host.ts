@@ -60,11 +60,6 @@ export class WorkerHost<Q extends QueueName = QueueName> {
     if (this.state !== 'registering') throw new Error(`queue ${this.queue}: worker already started`);
     this.registry.assertComplete();
     this.state = 'running';
-    if (this.registry.jobNames.length === 0) {
-      // Nothing this build could handle: consuming would only fail jobs a newer build may know.
-      this.logger.log(`queue ${this.queue}: no jobs in the contracts yet, idling`);
-      return;
-    }
     const worker = new Worker(this.queue, (job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal), {
       ...this.options.tuning,
       connection: this.connection,

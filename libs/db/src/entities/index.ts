@@ -10,7 +10,11 @@ import { TagEntity } from './tag.entity';
 import { ApiTokenEntity, ServiceSecretEntity } from './api-token.entity';
 import { RepositoryBlobEntity, RepositoryManifestEntity } from './repository-link.entity';
 import { UploadEntity } from './upload.entity';
+import { BuildCacheEntity } from './build-cache.entity';
+import { ContainerEntity } from './container.entity';
 
+export { BuildCacheEntity };
+export { ContainerEntity };
 export { ApiTokenEntity, RepositoryBlobEntity, RepositoryManifestEntity, ServiceSecretEntity, UploadEntity };
 export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity };
 export type { ManifestRefKind } from './manifest-ref.entity';
@@ -31,4 +35,6 @@ export const entities = [
   UploadEntity,
   ApiTokenEntity,
   ServiceSecretEntity,
+  BuildCacheEntity,
+  ContainerEntity,
 ];

@@ -1,5 +1,7 @@
 import { InitialSchema1795827950356 } from './initial-schema.migration';
+import { BuildCache1795950000000 } from './build-cache.migration';
 import { RegistrySchema1795900000000 } from './registry-schema.migration';
+import { Containers1796000000000 } from './containers.migration';
 
 /** Every migration, oldest first (explicit: no globs, so bundled output runs the same list). */
-export const migrations = [InitialSchema1795827950356, RegistrySchema1795900000000];
+export const migrations = [InitialSchema1795827950356, RegistrySchema1795900000000, BuildCache1795950000000, Containers1796000000000];

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '@cargohold/config';
 import type { AppConfig } from '@cargohold/config';
 import { WorkerHost } from '@cargohold/queue';
-import type { QueueName } from '@cargohold/queue-contracts';
+import { QueueName } from '@cargohold/queue-contracts';
 import { REDIS_CONNECTION } from './redis-connection.token';
 
 /**
@@ -24,7 +24,8 @@ export class WorkerHostFactory implements BeforeApplicationShutdown {
   create<Q extends QueueName>(queue: Q): WorkerHost<Q> {
     const host = new WorkerHost(queue, this.connection, {
       prefix: this.config.queuePrefix,
-      concurrency: this.config.jobConcurrency,
+      // Builds hold a sandbox and scratch space each: they have their own bound.
+      concurrency: queue === QueueName.Builder ? this.config.build.concurrency : this.config.jobConcurrency,
       logger: new Logger(`WorkerHost:${queue}`),
       // A worker that dies keeps its jobs for at most this long before another replica takes them.
       tuning: { lockDuration: this.config.jobLockMs, stalledInterval: this.config.jobLockMs },

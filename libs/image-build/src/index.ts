@@ -1,0 +1,2 @@
+export * from './build-cache.repository';
+export * from './image-build.module';
