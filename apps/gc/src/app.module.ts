@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { GcSchedulesModule, GcWorkerModule } from '@cargohold/gc';
 import { BlobStoreModule, ConfigModule, DatabaseModule, ExpireStagingModule, LoggingModule, QueueModule } from '@cargohold/platform';
 import { QueueName } from '@cargohold/queue-contracts';
 
@@ -10,6 +11,8 @@ import { QueueName } from '@cargohold/queue-contracts';
     BlobStoreModule,
     QueueModule.forWorker(QueueName.Gc),
     ExpireStagingModule,
+    GcWorkerModule,
+    GcSchedulesModule,
   ],
 })
 export class AppModule {}

@@ -8,9 +8,10 @@ import { ContainersController } from './containers.controller';
 import { DockerAuthGuard } from './docker-auth.guard';
 import { ImagesController } from './images.controller';
 import { JobStreamService } from './job-stream.service';
+import { PruneController } from './prune.controller';
 import { SystemController } from './system.controller';
 
-const controllers = [SystemController, ImagesController, BuildController, AuthController, ContainersController];
+const controllers = [SystemController, ImagesController, BuildController, PruneController, AuthController, ContainersController];
 
 // Every Docker API route passes the token check (a no-op while CARGOHOLD_AUTH=off). Applied
 // here, once for the whole list, so a controller added to it cannot miss it; a global guard

@@ -45,7 +45,12 @@ describe('dockerRouteNeeds', () => {
 
   it('closes routes it has no mapping for to all but admins', () => {
     expect(needs('POST', '/networks/create')).toEqual([{ kind: 'admin' }]);
-    expect(needs('POST', '/images/prune')).toEqual([{ kind: 'admin' }]);
+    expect(needs('POST', '/plugins/pull')).toEqual([{ kind: 'admin' }]);
+  });
+
+  it('prunes need delete everywhere: they remove images of any repository', () => {
+    expect(needs('POST', '/images/prune')).toEqual([{ kind: 'everywhere', action: 'delete' }]);
+    expect(needs('POST', '/build/prune')).toEqual([{ kind: 'everywhere', action: 'delete' }]);
   });
 });
 

@@ -80,6 +80,12 @@ export function dockerRouteNeeds(method: string, route: string, params: Record<s
     case 'POST /containers/*':
     case 'DELETE /containers/*':
       return SIGNED_IN;
+    case 'GET /system/df':
+      return SIGNED_IN;
+    // Prunes remove images of any repository.
+    case 'POST /images/prune':
+    case 'POST /build/prune':
+      return [{ kind: 'everywhere', action: 'delete' }];
     case 'POST /build': {
       const tags = listParam(query.t);
       return tags.length ? tags.map((reference) => ({ kind: 'repository', reference, action: 'build' })) : [{ kind: 'somewhere', action: 'build' }];

@@ -88,7 +88,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
     config = loadConfig({ CARGOHOLD_DATA_DIR: dataDir });
     const refs = new ImageReferencesRepository(ds);
     catalog = new ImageCatalogService(ds, refs);
-    importer = new ImageImportService(blobs, config, new ImageCommitService(ds, refs));
+    importer = new ImageImportService(blobs, config, new ImageCommitService(ds, refs, blobs));
 
     server = http.createServer((req, res) => {
       const body = served.get(req.url ?? '');
@@ -327,7 +327,7 @@ describe('ImageImportService (filesystem blobs, SQLite)', () => {
     });
 
     it('a source over the size limit', async () => {
-      const small = new ImageImportService(blobs, { ...config, loadMaxBytes: 4096 }, new ImageCommitService(ds, new ImageReferencesRepository(ds)));
+      const small = new ImageImportService(blobs, { ...config, loadMaxBytes: 4096 }, new ImageCommitService(ds, new ImageReferencesRepository(ds), blobs));
       const body = await rootfsTar([{ name: 'big', content: 'y'.repeat(20_000) }]);
       const job = await stagedJob(body, { repo: 'hostile' });
       const err = await small.import(job, recordingJobContext()).catch((e: unknown) => e);

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { BLOB_STORE, type BlobStore } from '@cargohold/storage';
 import { DataSource, type EntityManager } from 'typeorm';
 import { parseImageConfig, parseManifest, type Reference } from '@cargohold/oci';
-import { BlobEntity, ImageEntity, ImageLayerEntity } from '@cargohold/db';
+import { ImageEntity, ImageLayerEntity } from '@cargohold/db';
 import { ImageReferencesRepository } from './image-references.repository';
+import { claimBlobs } from './blob-claims';
 import { insertManifest } from './manifest-records.util';
 
 export interface NewImageLayer {
@@ -44,13 +46,14 @@ export class ImageCommitService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly refs: ImageReferencesRepository,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
   ) {}
 
   commit(image: NewImage): Promise<CommitResult> {
     const config = parseImageConfig(image.config.bytes);
     const now = Date.now();
     return this.dataSource.transaction(async (em) => {
-      await this.recordBlobs(em, [{ digest: image.config.digest, size: image.config.bytes.length }, ...image.layers.map((l) => ({ digest: l.digest, size: l.size }))], now);
+      await this.recordBlobs(em, [{ digest: image.config.digest, size: image.config.bytes.length }, ...image.layers.map((l) => ({ digest: l.digest, size: l.size }))]);
       await this.recordManifest(em, image, now);
       const exists = await em.existsBy(ImageEntity, { id: image.config.digest });
       if (!exists) {
@@ -91,17 +94,8 @@ export class ImageCommitService {
     });
   }
 
-  private async recordBlobs(em: EntityManager, blobs: Array<{ digest: string; size: number }>, now: number): Promise<void> {
-    const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
-    for (let i = 0; i < unique.length; i += 200) {
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(BlobEntity)
-        .values(unique.slice(i, i + 200).map((b) => ({ ...b, createdAt: now })))
-        .orIgnore()
-        .execute();
-    }
+  private async recordBlobs(em: EntityManager, blobs: Array<{ digest: string; size: number }>): Promise<void> {
+    await claimBlobs(em, this.blobs, blobs);
   }
 
   private async recordManifest(em: EntityManager, image: NewImage, now: number): Promise<void> {

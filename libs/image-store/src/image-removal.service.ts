@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ImageEntity } from '@cargohold/db';
+import { ImageEntity, RepositoryManifestEntity } from '@cargohold/db';
 import { shortContainerId } from './container-names.util';
 import { firstContainerUsing } from './containers.service';
 import { ImageCatalogService } from './image-catalog.service';
@@ -108,6 +108,9 @@ export class ImageRemovalService {
       records.push({ Untagged: describe(r) });
     }
     await em.delete(ImageEntity, { id });
+    // Its manifest leaves the registry API too: the links were made by the tags and digests just
+    // removed, and a deleted image's manifest is what the gc sweep reclaims (ADR 0006).
+    await em.delete(RepositoryManifestEntity, { manifestDigest: img.manifestDigest });
     records.push({ Deleted: id });
     if (prune && img.parentId) await this.deleteImage(img.parentId, records, false, true, true, em);
   }

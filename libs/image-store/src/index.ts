@@ -1,3 +1,4 @@
+export * from './blob-claims';
 export * from './container-names.util';
 export * from './container.types';
 export * from './containers.service';

@@ -18,7 +18,12 @@ export interface ManifestRecord {
  * already stored is left as it is. Returns whether it was new.
  */
 export async function insertManifest(em: EntityManager, manifest: ManifestRecord, now = Date.now()): Promise<boolean> {
-  if (await em.existsBy(ManifestEntity, { digest: manifest.digest })) return false;
+  // An existing row is locked until this transaction ends, so the gc sweep, which locks a
+  // manifest before deciding nothing references it, cannot delete it under the reference this
+  // transaction is about to add (ADR 0006). SQLite serialises write transactions instead.
+  const query = em.createQueryBuilder(ManifestEntity, 'm').select('m.digest').where('m.digest = :digest', { digest: manifest.digest });
+  const existing = await (em.connection.options.type === 'postgres' ? query.setLock('pessimistic_read') : query).getOne();
+  if (existing) return false;
   const { parsed } = manifest;
   await em.insert(ManifestEntity, {
     digest: manifest.digest,

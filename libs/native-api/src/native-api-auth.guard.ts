@@ -1,7 +1,13 @@
-import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
-import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { ForbiddenException, Injectable, SetMetadata, UnauthorizedException } from '@nestjs/common';
+import type { CanActivate, CustomDecorator, ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AccessPolicy, parseAuthorization } from '@cargohold/auth';
+
+const TASK_KEY = 'cargohold:native-api-task';
+
+/** What a controller's routes do, as a 403 names it (`manage API tokens` unless set). */
+export const NativeApiTask = (task: string): CustomDecorator<string> => SetMetadata(TASK_KEY, task);
 
 /**
  * The native API manages the service itself: with authentication on, every route takes
@@ -9,7 +15,10 @@ import { AccessPolicy, parseAuthorization } from '@cargohold/auth';
  */
 @Injectable()
 export class NativeApiAuthGuard implements CanActivate {
-  constructor(private readonly policy: AccessPolicy) {}
+  constructor(
+    private readonly policy: AccessPolicy,
+    private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.policy.enabled) return true;
@@ -19,7 +28,8 @@ export class NativeApiAuthGuard implements CanActivate {
     const principal = await this.policy.authenticate(auth.token);
     if (!principal) throw new UnauthorizedException('the bearer token is not valid: unknown, expired or revoked');
     if (!this.policy.canAdminister(principal)) {
-      throw new ForbiddenException(`the token "${principal.name}" may not manage API tokens: that takes the admin action on "**"`);
+      const task = this.reflector.getAllAndOverride<string | undefined>(TASK_KEY, [context.getHandler(), context.getClass()]) ?? 'manage API tokens';
+      throw new ForbiddenException(`the token "${principal.name}" may not ${task}: that takes the admin action on "**"`);
     }
     return true;
   }

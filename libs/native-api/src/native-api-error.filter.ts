@@ -2,6 +2,7 @@ import { Catch, HttpException, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenRequestError, TokenNotFoundError } from '@cargohold/auth';
+import { PruneScheduleNameTakenError, PruneScheduleNotFoundError } from '@cargohold/platform';
 
 /** The realm of the native API's bearer challenge. */
 export const NATIVE_API_REALM = 'cargohold';
@@ -30,6 +31,8 @@ export class NativeApiErrorFilter implements ExceptionFilter {
     }
     if (error instanceof TokenNotFoundError) return { status: 404, message: error.message };
     if (error instanceof InvalidTokenRequestError) return { status: 400, message: error.message };
+    if (error instanceof PruneScheduleNotFoundError) return { status: 404, message: error.message };
+    if (error instanceof PruneScheduleNameTakenError) return { status: 409, message: error.message };
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     return { status: 500, message: 'internal server error' };
   }

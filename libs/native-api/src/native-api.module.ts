@@ -1,16 +1,23 @@
 import { Module } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { AuthModule } from '@cargohold/auth';
+import { PruneSchedulesModule } from '@cargohold/platform';
+import { GcJobsService } from './gc-jobs.service';
+import { GcController } from './gc.controller';
 import { NativeApiAuthGuard } from './native-api-auth.guard';
 import { OpenApiController } from './openapi.controller';
 import { OpenApiDocumentService } from './openapi-document.service';
+import { PruneSchedulesController } from './prune-schedules.controller';
 import { TokensController } from './tokens.controller';
 
-/** cargohold's own HTTP API under `/api/v1` (token management) and its OpenAPI document. */
+/**
+ * cargohold's own HTTP API under `/api/v1` (tokens, prune schedules, gc runs) and its OpenAPI
+ * document. Needs the global DataSource and JobProducer (QueueModule.forRoot).
+ */
 @Module({
-  imports: [AuthModule],
-  controllers: [TokensController, OpenApiController],
-  providers: [NativeApiAuthGuard, OpenApiDocumentService],
+  imports: [AuthModule, PruneSchedulesModule],
+  controllers: [TokensController, PruneSchedulesController, GcController, OpenApiController],
+  providers: [NativeApiAuthGuard, OpenApiDocumentService, GcJobsService],
 })
 export class NativeApiModule {}
 

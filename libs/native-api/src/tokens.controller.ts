@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -14,11 +13,11 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { ZodError, ZodType } from 'zod';
 import { ApiTokenService } from '@cargohold/auth';
 import type { ApiTokenInfo, CreatedApiToken } from '@cargohold/auth';
 import { NativeApiAuthGuard } from './native-api-auth.guard';
 import { NativeApiErrorFilter } from './native-api-error.filter';
+import { parseBody } from './request-body.util';
 import { ApiTokenDto, ApiTokenListDto, CreatedApiTokenDto, CreateTokenDto, createTokenSchema, ErrorDto } from './token.dto';
 
 const DAY_SECONDS = 86_400;
@@ -74,23 +73,4 @@ export class TokensController {
   async revoke(@Param('id') id: string): Promise<void> {
     await this.tokens.revoke(id);
   }
-}
-
-/** A JSON body checked against its schema; a 400 names every offending field. */
-function parseBody<T>(schema: ZodType<T>, body: unknown): T {
-  // Bodies of other types reach routes as unread streams (the gateway streams tars).
-  if (body === undefined || body instanceof Readable) throw new BadRequestException('the request body must be JSON, sent with Content-Type: application/json');
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new BadRequestException(`invalid request body: ${describeIssues(parsed.error)}`);
-  return parsed.data;
-}
-
-/** `scopes[0].repository: <problem>; name: <problem>`. */
-function describeIssues(error: ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const where = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
-      return where ? `${where}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }

@@ -17,3 +17,8 @@ export * from './staging/expire-staging.service';
 export * from './staging/expire-staging.handler';
 export * from './staging/expire-staging.module';
 export * from './registry/registry-client.module';
+export * from './prune-schedules/prune-schedule.types';
+export * from './prune-schedules/prune-schedules.errors';
+export * from './prune-schedules/prune-schedules.repository';
+export * from './prune-schedules/prune-schedulers.service';
+export * from './prune-schedules/prune-schedules.module';

@@ -133,6 +133,68 @@ export interface BuildResult {
   tags: string[];
 }
 
+/** What a prune removes; the same options back `POST /images/prune`, `POST /build/prune` and schedules. */
+export const pruneOptionsSchema = z.object({
+  /** `images`: image references and rows; `build-cache`: build cache entries (and the intermediate images only they kept). */
+  target: z.enum(['images', 'build-cache']).default('images'),
+  /** Images: only dangling ones (default), or every image no container uses (`-a`, `dangling=false`). */
+  danglingOnly: z.boolean().default(true),
+  /** Only what was created before this instant (RFC 3339), as `until=` filters resolve. */
+  until: z.string().optional(),
+  /** Schedules: only what is older than this many seconds when the prune runs (`until=24h`, relative). */
+  olderThanSeconds: z.number().int().positive().optional(),
+  /** `label=k` / `label=k=v`: only images carrying these labels. */
+  labels: z.array(z.string()).default([]),
+  /** `label!=k` / `label!=k=v`: only images not carrying these labels. */
+  labelsNot: z.array(z.string()).default([]),
+  /** Schedules: keep the newest N tags of every repository (by when the tag was set). */
+  keepNewestTags: z.number().int().nonnegative().optional(),
+  /** Report what would go, change nothing. */
+  dryRun: z.boolean().default(false),
+});
+export type PruneOptions = z.infer<typeof pruneOptionsSchema>;
+export const pruneJobSchema = pruneOptionsSchema;
+export type PruneJob = z.infer<typeof pruneJobSchema>;
+export interface PruneResult {
+  /** dockerd's `ImagesDeleted`: `{Untagged}` / `{Deleted}` records in the order they happened. */
+  ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }>;
+  /** Build cache prunes: the cache keys removed. */
+  CachesDeleted: string[];
+  /** Bytes of image content no longer referenced (reclaimed by the next sweep). */
+  SpaceReclaimed: number;
+  dryRun: boolean;
+}
+
+export const sweepJobSchema = z.object({
+  /** Blobs written or referenced more recently than this are never candidates (uploads, running jobs). */
+  graceSeconds: z.number().int().nonnegative().default(3600),
+  dryRun: z.boolean().default(false),
+});
+export type SweepJob = z.infer<typeof sweepJobSchema>;
+export interface SweepResult {
+  dryRun: boolean;
+  /** Blobs in the store when the sweep began. */
+  blobsScanned: number;
+  /** Blobs something references (or that are too young, or leased): kept. */
+  blobsKept: number;
+  /** Deleted (or, dry run, that would be). */
+  blobsDeleted: number;
+  bytesFreed: number;
+  /** Manifest rows no tag, image, digest reference, link or index still names. */
+  manifestsDeleted: number;
+  durationMs: number;
+}
+
+export const scheduledPruneJobSchema = z.object({
+  scheduleId: z.string().min(1),
+});
+export type ScheduledPruneJob = z.infer<typeof scheduledPruneJobSchema>;
+export interface ScheduledPruneResult {
+  scheduleId: string;
+  prune: PruneResult;
+  sweep?: SweepResult;
+}
+
 export const expireStagingJobSchema = z.object({
   olderThanSeconds: z.number().int().positive().default(24 * 3600),
 });
@@ -153,6 +215,9 @@ export const jobTable = {
   [JobName.Push]: { queue: QueueName.Puller, payload: pushJobSchema },
   [JobName.Import]: { queue: QueueName.Puller, payload: importJobSchema },
   [JobName.Build]: { queue: QueueName.Builder, payload: buildJobSchema },
+  [JobName.Prune]: { queue: QueueName.Gc, payload: pruneJobSchema },
+  [JobName.Sweep]: { queue: QueueName.Gc, payload: sweepJobSchema },
+  [JobName.ScheduledPrune]: { queue: QueueName.Gc, payload: scheduledPruneJobSchema },
   [JobName.ExpireStaging]: { queue: QueueName.Gc, payload: expireStagingJobSchema },
 } as const satisfies Record<JobName, { queue: QueueName; payload: z.ZodType }>;
 
@@ -162,6 +227,9 @@ export interface JobResults {
   [JobName.Push]: PushResult;
   [JobName.Import]: ImportResult;
   [JobName.Build]: BuildResult;
+  [JobName.Prune]: PruneResult;
+  [JobName.Sweep]: SweepResult;
+  [JobName.ScheduledPrune]: ScheduledPruneResult;
   [JobName.ExpireStaging]: ExpireStagingResult;
 }
 

@@ -20,6 +20,12 @@ export const JobName = {
   Import: 'import.v1',
   /** Build a Dockerfile from a context staged in the blob store (the legacy builder's `POST /build`). */
   Build: 'build.v1',
+  /** `docker image prune` / `docker builder prune`: remove image references and rows, or build cache entries. */
+  Prune: 'prune.v1',
+  /** Mark and sweep: delete blobs nothing references any more (online). */
+  Sweep: 'sweep.v1',
+  /** A prune schedule fired: prune with its options, then sweep if it says so. */
+  ScheduledPrune: 'prune.scheduled.v1',
   /** Remove staged uploads older than a grace window. */
   ExpireStaging: 'staging.expire.v1',
 } as const;

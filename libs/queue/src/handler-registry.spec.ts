@@ -47,6 +47,6 @@ describe('HandlerRegistry', () => {
 
   it('lists the jobs of a queue from the contracts table', () => {
     expect(new HandlerRegistry(QueueName.Puller).jobNames).toEqual(PULLER_JOBS);
-    expect(new HandlerRegistry(QueueName.Gc).jobNames).toEqual([JobName.ExpireStaging]);
+    expect(new HandlerRegistry(QueueName.Gc).jobNames).toEqual([JobName.Prune, JobName.Sweep, JobName.ScheduledPrune, JobName.ExpireStaging]);
   });
 });

@@ -46,8 +46,12 @@ export interface JobItemOf<N extends JobName> {
   data: JobPayload<N>;
 }
 
-/** Repeat rule of a job scheduler: a fixed period or a cron pattern. */
-export type ScheduleRule = { every: number } | { pattern: string; tz?: string };
+/**
+ * Repeat rule of a job scheduler: a fixed period or a cron pattern. A new `every` scheduler
+ * fires at once unless `startDate` (epoch ms) puts its first job later; an existing one keeps
+ * its slot when upserted again with the same period.
+ */
+export type ScheduleRule = { every: number; startDate?: number } | { pattern: string; tz?: string };
 
 interface JobEventArgs {
   jobId: string;
@@ -173,6 +177,20 @@ export class JobProducer {
       data: item.data,
       opts: { attempts, backoff, removeOnComplete, removeOnFail },
     });
+  }
+
+  /**
+   * Removes the job scheduler `schedulerId` of the queue `jobName` runs on, with its pending job
+   * (a job already running finishes). Resolves false when there was no such scheduler.
+   */
+  async unschedule(schedulerId: string, jobName: JobName): Promise<boolean> {
+    return this.queueOf(queueOfJob(jobName)).removeJobScheduler(schedulerId);
+  }
+
+  /** When the job scheduler `schedulerId` fires next (epoch ms); undefined when there is no such scheduler. */
+  async nextRunOf(schedulerId: string, jobName: JobName): Promise<number | undefined> {
+    const scheduler = await this.queueOf(queueOfJob(jobName)).getJobScheduler(schedulerId);
+    return scheduler?.next;
   }
 
   /** The BullMQ queue behind a queue name (for inspection and tests). */

@@ -19,20 +19,29 @@ let connection: Redis;
 let producer: JobProducer;
 const hosts: WorkerHost[] = [];
 
+const unused = async (): Promise<never> => {
+  throw new Error('not used in these tests');
+};
+
 function newHost<Q extends QueueName>(queue: Q): WorkerHost<Q> {
   const host = new WorkerHost(queue, connection, { prefix, concurrency: 2, logger: quiet });
   hosts.push(host);
   if (queue === QueueName.Puller) {
     // These tests drive load.v1; the puller's other jobs need a handler for the host to start.
     const puller = host as unknown as WorkerHost<typeof QueueName.Puller>;
-    const unused = async (): Promise<never> => {
-      throw new Error('not used in these tests');
-    };
     puller.register(JobName.Pull, unused);
     puller.register(JobName.Push, unused);
     puller.register(JobName.Import, unused);
   }
+  if (queue === QueueName.Gc) registerUnusedGcJobs(host as unknown as WorkerHost<typeof QueueName.Gc>);
   return host;
+}
+
+/** These tests drive staging.expire.v1; the gc's other jobs need a handler for the host to start. */
+function registerUnusedGcJobs(host: WorkerHost<typeof QueueName.Gc>): void {
+  host.register(JobName.Prune, unused);
+  host.register(JobName.Sweep, unused);
+  host.register(JobName.ScheduledPrune, unused);
 }
 
 function loaded(...ids: string[]): LoadResult {
@@ -316,6 +325,30 @@ describe('job schedulers', () => {
     expect(runs).toEqual([5]);
   });
 
+  it('unschedule removes the scheduler and its pending job, so nothing fires any more', async () => {
+    const host = newHost(QueueName.Gc);
+    const runs: number[] = [];
+    host.register(JobName.ExpireStaging, async (data) => {
+      runs.push(data.olderThanSeconds);
+      return { removed: 0, bytes: 0 };
+    });
+    const startDate = Date.now() + 1_000;
+    await producer.schedule('expire', { every: 60_000, startDate }, { name: JobName.ExpireStaging, data: { olderThanSeconds: 7 } });
+    const queue = producer.queueOf(QueueName.Gc);
+    expect(await producer.nextRunOf('expire', JobName.ExpireStaging)).toBe(startDate);
+    expect(await queue.getDelayedCount()).toBe(1);
+
+    expect(await producer.unschedule('expire', JobName.ExpireStaging)).toBe(true);
+
+    expect(await queue.getJobSchedulersCount()).toBe(0);
+    expect(await queue.getDelayedCount()).toBe(0);
+    expect(await producer.nextRunOf('expire', JobName.ExpireStaging)).toBeUndefined();
+    expect(await producer.unschedule('expire', JobName.ExpireStaging)).toBe(false);
+    await host.start();
+    await sleep(1_500);
+    expect(runs).toEqual([]);
+  });
+
   it('validates the scheduled payload', async () => {
     await expect(
       producer.schedule('bad', { every: 1_000 }, { name: JobName.ExpireStaging, data: { olderThanSeconds: -1 } }),
@@ -331,6 +364,7 @@ describe('on a throwaway redis-server', () => {
     const host = new WorkerHost(QueueName.Gc, own, { prefix: 'cargohold', concurrency: 1, logger: quiet });
     try {
       host.register(JobName.ExpireStaging, async (data) => ({ removed: data.olderThanSeconds, bytes: 0 }));
+      registerUnusedGcJobs(host);
       await host.start();
       await expect(ownProducer.follow({ name: JobName.ExpireStaging, data: { olderThanSeconds: 7 } }, () => undefined)).resolves.toEqual({
         removed: 7,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
 import { ManifestEntity } from '@cargohold/db';
-import { ImageCommitService, insertManifest } from '@cargohold/image-store';
+import { BlobUnavailableError, claimBlobs, ImageCommitService, insertManifest } from '@cargohold/image-store';
 import {
   hostPlatform,
   type ImageConfig,
@@ -81,8 +81,14 @@ export class ManifestsService {
     }
     const repositoryId = await this.registry.ensureRepository(repository);
     const tag = 'tag' in ref ? ref.tag : undefined;
-    if (parsed.kind === 'manifest') await this.putImageManifest(repository, repositoryId, tag, digest, bytes, parsed);
-    else await this.putIndex(repository, repositoryId, tag, digest, bytes, parsed);
+    try {
+      if (parsed.kind === 'manifest') await this.putImageManifest(repository, repositoryId, tag, digest, bytes, parsed);
+      else await this.putIndex(repository, repositoryId, tag, digest, bytes, parsed);
+    } catch (error) {
+      // The sweep took a blob between its upload and this manifest: the client uploads it again.
+      if (error instanceof BlobUnavailableError) throw blobUnknownToManifest(error.digest);
+      throw error;
+    }
     return { digest, subject: parsed.subject?.digest };
   }
 
@@ -139,6 +145,11 @@ export class ManifestsService {
     imageId: string | null,
   ): Promise<void> {
     await this.registry.transaction(async (em) => {
+      // An artifact's blobs are referenced from here on: claim them against the sweep.
+      if (manifest.parsed.kind === 'manifest') {
+        const refs = [manifest.parsed.config, ...manifest.parsed.layers].filter((d) => !(d.urls?.length && isForeignLayerMediaType(d.mediaType)));
+        await claimBlobs(em, this.blobs, refs.map((d) => ({ digest: d.digest, size: d.size })));
+      }
       await insertManifest(em, manifest);
       if (tag) await this.registry.refs.setTag(repository, tag, imageId, manifest.digest, em);
       else await this.registry.refs.linkManifest(repositoryId, manifest.digest, em);

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { BLOB_STORE, type BlobStore } from '@cargohold/storage';
 import { DataSource, type EntityManager, In, MoreThan } from 'typeorm';
 import {
-  BlobEntity,
+  ContainerEntity,
+  ImageEntity,
   ManifestEntity,
   ManifestRefEntity,
   RepoDigestEntity,
@@ -11,7 +13,7 @@ import {
   TagEntity,
   UploadEntity,
 } from '@cargohold/db';
-import { ImageReferencesRepository } from '@cargohold/image-store';
+import { claimBlobs, ImageReferencesRepository } from '@cargohold/image-store';
 
 export interface StoredManifest {
   digest: string;
@@ -59,6 +61,7 @@ export class RegistryRepository {
   constructor(
     private readonly dataSource: DataSource,
     readonly refs: ImageReferencesRepository,
+    @Inject(BLOB_STORE) readonly blobs: BlobStore,
   ) {}
 
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
@@ -127,13 +130,30 @@ export class RegistryRepository {
     return rows.map((r) => r.name);
   }
 
-  /** Records a committed blob and puts it into the repository. */
+  /** Records a committed blob and puts it into the repository (refused while the sweep deletes it). */
   async linkBlob(repository: string, digest: string, size: number): Promise<void> {
     await this.dataSource.transaction(async (em) => {
       const repositoryId = await this.refs.ensureRepository(repository, em);
-      await em.createQueryBuilder().insert().into(BlobEntity).values({ digest, size, createdAt: Date.now() }).orIgnore().execute();
+      await claimBlobs(em, this.blobs, [{ digest, size }]);
       await this.refs.linkBlobs(repositoryId, [digest], em);
     });
+  }
+
+  /**
+   * As with docker-registry, a manifest deleted from its last repository is gone: the image it is
+   * goes too when nothing else names it (no tag, digest reference, container or child image), so
+   * the next gc sweep reclaims its blobs. An image still named elsewhere stays.
+   */
+  private async deleteImageIfUnreferenced(em: EntityManager, manifestDigest: string): Promise<void> {
+    if (await em.existsBy(RepositoryManifestEntity, { manifestDigest })) return;
+    const image = await em.findOne(ImageEntity, { where: { manifestDigest }, select: ['id'] });
+    if (!image) return;
+    const named =
+      (await em.existsBy(TagEntity, { imageId: image.id })) ||
+      (await em.existsBy(RepoDigestEntity, { imageId: image.id })) ||
+      (await em.existsBy(ContainerEntity, { imageId: image.id })) ||
+      (await em.existsBy(ImageEntity, { parentId: image.id }));
+    if (!named) await em.delete(ImageEntity, { id: image.id });
   }
 
   /** Takes the blob out of the repository (the bytes stay until the gc sweep finds them unreferenced). */
@@ -152,6 +172,7 @@ export class RegistryRepository {
       if (!linked.affected) return false;
       await em.delete(TagEntity, { repositoryId, manifestDigest });
       await em.delete(RepoDigestEntity, { repositoryId, digest: manifestDigest });
+      await this.deleteImageIfUnreferenced(em, manifestDigest);
       await this.refs.bumpVersion(em);
       return true;
     });

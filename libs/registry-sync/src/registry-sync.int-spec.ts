@@ -103,7 +103,7 @@ class Store {
     this.records = new RegistrySyncRepository(this.ds, refs);
     this.catalog = new ImageCatalogService(this.ds, refs);
     this.tagging = new ImageTaggingService(this.ds, this.catalog, refs);
-    this.commits = new ImageCommitService(this.ds, refs);
+    this.commits = new ImageCommitService(this.ds, refs, this.blobs);
     return this;
   }
 

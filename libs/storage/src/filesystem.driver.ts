@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -92,7 +92,9 @@ export class FilesystemBlobStore implements BlobStore {
   async *list(): AsyncIterable<BlobListing> {
     for await (const entry of await this.openDir(this.blobDir)) {
       if (!entry.isFile() || !BLOB_NAME.test(entry.name)) continue;
-      const info = await stat(path.join(this.blobDir, entry.name)).catch(ignoreNotFound);
+      // A local stat takes microseconds; a thread-pool round trip per blob made listing a large
+      // store (the gc sweep's first step) wait on the pool instead.
+      const info = statSync(path.join(this.blobDir, entry.name), { throwIfNoEntry: false });
       if (info) yield { digest: `sha256:${entry.name}`, size: info.size, modified: info.mtime };
     }
   }

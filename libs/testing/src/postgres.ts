@@ -90,3 +90,27 @@ function redact(url: string): string {
     return '(CARGOHOLD_TEST_PG_URL is not a valid URL)';
   }
 }
+
+/** Database settings as openDatabase takes them, and how to throw the database away. */
+export interface OpenedTestDatabase {
+  settings: { type: 'sqlite'; file: string } | { type: 'postgres'; url: string };
+  cleanup(): Promise<void>;
+}
+
+/** Both production dialects, for `describe.each`: a fresh SQLite file, a fresh PostgreSQL database. */
+export const TEST_DIALECTS: ReadonlyArray<{ name: 'sqlite' | 'postgres'; open(): Promise<OpenedTestDatabase> }> = [
+  {
+    name: 'sqlite',
+    open: async () => {
+      const f = createTestSqliteFile();
+      return { settings: { type: 'sqlite', file: f.file }, cleanup: async () => f.cleanup() };
+    },
+  },
+  {
+    name: 'postgres',
+    open: async () => {
+      const db = await createTestDatabase();
+      return { settings: { type: 'postgres', url: db.url }, cleanup: db.drop };
+    },
+  },
+];

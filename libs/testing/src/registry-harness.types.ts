@@ -26,6 +26,10 @@ export interface TestRegistry {
   tokenServer?: TokenServerHandle;
   /** Where the registry keeps its data (removed by stop()). */
   rootDir: string;
+  /** The registry's config file (removed by stop()), for offline tools: `docker-registry garbage-collect <configFile>`. */
+  configFile: string;
+  /** Kills the registry process but keeps rootDir and configFile, for offline tools; stop() still cleans up. */
+  stopServer(): Promise<void>;
   /** Kills the registry and the token server, deletes the data. Idempotent. */
   stop(): Promise<void>;
   /** The tail of the registry's log. */

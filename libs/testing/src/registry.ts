@@ -141,7 +141,7 @@ async function launch(
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  return { url, host, ...meta, rootDir: dataDir, stop, logs: () => logs.toString() };
+  return { url, host, ...meta, rootDir: dataDir, configFile, stop, stopServer: stopProcessOnly, logs: () => logs.toString() };
 }
 
 export * from './registry-harness.types';

@@ -13,4 +13,8 @@ export class BlobEntity {
   /** Epoch milliseconds. */
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
+
+  /** Set by the gc sweep when it has chosen the blob: nothing may reference it any more (ADR 0006). */
+  @Column({ name: 'deleting_at', type: 'bigint', transformer: bigintNumber, nullable: true })
+  deletingAt!: number | null;
 }

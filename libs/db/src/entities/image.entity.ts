@@ -39,6 +39,7 @@ export class ImageEntity {
   variant!: string | null;
 
   /** The manifest this image is served and saved with. */
+  @Index('idx_image_manifest')
   @Column({ name: 'manifest_digest', type: 'varchar', length: DIGEST_LENGTH })
   manifestDigest!: string;
 

@@ -12,9 +12,12 @@ import { RepositoryBlobEntity, RepositoryManifestEntity } from './repository-lin
 import { UploadEntity } from './upload.entity';
 import { BuildCacheEntity } from './build-cache.entity';
 import { ContainerEntity } from './container.entity';
+import { PruneRunEntity, PruneScheduleEntity } from './prune-schedule.entity';
 
 export { BuildCacheEntity };
 export { ContainerEntity };
+export { PruneRunEntity, PruneScheduleEntity };
+export type { PruneRunStatus } from './prune-schedule.entity';
 export { ApiTokenEntity, RepositoryBlobEntity, RepositoryManifestEntity, ServiceSecretEntity, UploadEntity };
 export { BlobEntity, ImageEntity, ImageLayerEntity, ManifestEntity, ManifestRefEntity, RepoDigestEntity, RepositoryEntity, StoreStateEntity, TagEntity };
 export type { ManifestRefKind } from './manifest-ref.entity';
@@ -37,4 +40,6 @@ export const entities = [
   ServiceSecretEntity,
   BuildCacheEntity,
   ContainerEntity,
+  PruneScheduleEntity,
+  PruneRunEntity,
 ];

@@ -10,6 +10,7 @@ export class RepoDigestEntity {
   @PrimaryColumn({ name: 'repository_id', type: 'integer' })
   repositoryId!: number;
 
+  @Index('idx_repo_digest_digest')
   @PrimaryColumn({ type: 'varchar', length: DIGEST_LENGTH })
   digest!: string;
 

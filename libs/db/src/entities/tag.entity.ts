@@ -20,6 +20,7 @@ export class TagEntity {
   @Column({ name: 'image_id', type: 'varchar', length: DIGEST_LENGTH, nullable: true })
   imageId!: string | null;
 
+  @Index('idx_tag_manifest')
   @Column({ name: 'manifest_digest', type: 'varchar', length: DIGEST_LENGTH })
   manifestDigest!: string;
 

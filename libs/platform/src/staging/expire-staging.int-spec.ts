@@ -2,7 +2,7 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,23 @@ import { QueueModule } from '../queue/queue.module';
 import { EXPIRE_STAGING_EVERY_MS, EXPIRE_STAGING_SCHEDULER_ID } from './expire-staging.handler';
 import { ExpireStagingModule } from './expire-staging.module';
 
+/** The gc queue's other jobs are not under test here: placeholders let its worker host start. */
+@Module({})
+class OtherGcJobsModule implements OnModuleInit {
+  constructor(private readonly worker: WorkerHost) {}
+
+  onModuleInit(): void {
+    const unused = async (): Promise<never> => {
+      throw new Error('not used in this test');
+    };
+    (this.worker as WorkerHost<typeof QueueName.Gc>).register(JobName.Prune, unused);
+    (this.worker as WorkerHost<typeof QueueName.Gc>).register(JobName.Sweep, unused);
+    (this.worker as WorkerHost<typeof QueueName.Gc>).register(JobName.ScheduledPrune, unused);
+  }
+}
+
 @Module({
-  imports: [ConfigModule, LoggingModule.forRoot({ app: 'gc-test' }), DatabaseModule, BlobStoreModule, QueueModule.forWorker(QueueName.Gc), ExpireStagingModule],
+  imports: [ConfigModule, LoggingModule.forRoot({ app: 'gc-test' }), DatabaseModule, BlobStoreModule, QueueModule.forWorker(QueueName.Gc), ExpireStagingModule, OtherGcJobsModule],
 })
 class GcTestModule {}
 
