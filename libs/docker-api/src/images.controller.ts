@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { BadRequestException, Controller, Delete, Get, Header, Inject, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ImageCatalogService, ImageExportService, ImageRemovalService, ImageTaggingService, parseRef } from '@cargohold/image-store';
@@ -138,7 +139,12 @@ export class ImagesController {
   /** `docker save`: resolve everything first (errors are plain 404s), then stream the tar. */
   private async save(names: string[], reply: FastifyReply): Promise<void> {
     const images = await this.exporter.plan(names);
-    const archive = writeImageArchive(images, (digest) => this.blobs.get(digest as `sha256:${string}`));
+    // Manifests come from the database, where every write path keeps them byte-exact.
+    const manifests = new Map(images.map((i) => [i.manifest.digest, i.manifest.bytes]));
+    const archive = writeImageArchive(images, async (digest) => {
+      const manifest = manifests.get(digest);
+      return manifest ? Readable.from([manifest]) : this.blobs.get(digest as `sha256:${string}`);
+    });
     await reply.header('content-type', 'application/x-tar').send(archive);
   }
 }

@@ -9,7 +9,8 @@ import { familiarTag, parseImageLookup } from './image-ref.util';
 export interface ExportImage {
   id: string;
   config: { digest: string; size: number };
-  manifest: { digest: string; mediaType: string; size: number };
+  /** `bytes`: the manifest as stored in the database (the registry API keeps manifests there, not as blobs). */
+  manifest: { digest: string; mediaType: string; size: number; bytes: Buffer };
   layers: Array<{ digest: string; size: number; mediaType: string }>;
   repoTags: string[];
 }
@@ -61,7 +62,7 @@ export class ImageExportService {
     const entry: ExportImage = {
       id,
       config: { digest: id, size: Buffer.byteLength(img.config, 'utf8') },
-      manifest: { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size },
+      manifest: { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, bytes: Buffer.from(manifest.content, 'utf8') },
       layers: layers.map((l) => ({ digest: l.blobDigest, size: l.blobSize, mediaType: l.mediaType })),
       repoTags: [],
     };
