@@ -1,5 +1,6 @@
 export * from './archive-errors';
 export * from './archive-reader';
+export { COMPRESSION_MAGIC_LENGTH, type Compression, decompress, type DecompressProgress, detectCompression } from './compression.util';
 export * from './archive-writer';
 export * from './digest';
 export * from './image-config';

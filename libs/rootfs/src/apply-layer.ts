@@ -21,8 +21,7 @@ import {
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
-import { ArchiveError, UnsafeArchiveError } from '@cargohold/oci';
-import { layerTarBytes } from './decompress';
+import { ArchiveError, decompress, UnsafeArchiveError } from '@cargohold/oci';
 import { errnoCode } from './errors';
 import { OPAQUE_WHITEOUT, WHITEOUT_META_PREFIX, WHITEOUT_PREFIX, baseOf, cleanLayerName, parentOf, symlinkTargetEscapes } from './paths';
 import { RootScope, ScopeError } from './scope';
@@ -459,7 +458,8 @@ export async function applyLayer(
     clearTimeout(timer);
     return tarError(extractError ?? failure, current);
   };
-  const feeding = feed(extract, layerTarBytes(source)).catch((err: unknown) => {
+  // Plain or gzip, detected by magic number as moby's DecompressStream does; others refused by name.
+  const feeding = feed(extract, decompress(source as AsyncIterable<Buffer>, { compression: null, compressedBytes: 0 }, 'layer')).catch((err: unknown) => {
     feedError = err;
     extract.destroy(err as Error);
   });
