@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -209,6 +211,42 @@ describe('docker build through the real docker CLI', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/forbidden path outside the build context|file not found in build context/);
     expect((await docker.run(['image', 'inspect', 'escape:1'], { allowFailure: true })).code).not.toBe(0);
+  });
+
+  it('SHELL, RUN heredocs, ADD from a URL, VOLUME, STOPSIGNAL and HEALTHCHECK', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/artifact.txt') res.end('downloaded by ADD\n');
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const ctx = context(dir, 'families', {
+        Dockerfile: [
+          'FROM busybox',
+          'SHELL ["/bin/sh", "-e", "-c"]',
+          'RUN <<EOF',
+          'echo from a heredoc > /heredoc.txt',
+          'echo "shell is $0" >> /heredoc.txt',
+          'EOF',
+          `ADD http://127.0.0.1:${port}/artifact.txt /opt/artifact.txt`,
+          'VOLUME /data',
+          'STOPSIGNAL SIGINT',
+          'HEALTHCHECK --interval=5s --retries=2 CMD ["true"]',
+          '',
+        ].join('\n'),
+      });
+      await build(['-t', 'families:1', ctx]);
+      expect(await inspect('families:1', '{{json .Config.Shell}}')).toBe('["/bin/sh","-e","-c"]');
+      expect(await inspect('families:1', '{{json .Config.Volumes}}')).toBe('{"/data":{}}');
+      expect(await inspect('families:1', '{{.Config.StopSignal}}')).toBe('SIGINT');
+      expect(await inspect('families:1', '{{json .Config.Healthcheck}}')).toBe('{"Test":["CMD","true"],"Interval":5000000000,"Retries":2}');
+      const rootfs = await unpack('families:1');
+      expect(readFileSync(path.join(rootfs, 'heredoc.txt'), 'utf8')).toBe('from a heredoc\nshell is /bin/sh\n');
+      expect(readFileSync(path.join(rootfs, 'opt/artifact.txt'), 'utf8')).toBe('downloaded by ADD\n');
+    } finally {
+      server.close();
+    }
   });
 });
 
