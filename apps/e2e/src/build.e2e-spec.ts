@@ -248,5 +248,22 @@ describe('docker build through the real docker CLI', () => {
       server.close();
     }
   });
+
+  it('--cache-from reuses the layers of an image built from the same steps, with the build cache emptied', async () => {
+    const ctx = context(dir, 'cachefrom', { Dockerfile: 'FROM busybox\nRUN echo slow step > /slow\nCOPY data.txt /data.txt\nRUN cat /data.txt >> /slow\n', 'data.txt': 'data\n' });
+    await build(['-t', 'cachefrom:1', ctx]);
+    await docker.run(['builder', 'prune', '-f']);
+    const reused = await build(['--cache-from', 'cachefrom:1', '-t', 'cachefrom:2', ctx]);
+    expect(reused.stdout.match(/ ---> Using cache/g)?.length).toBe(3);
+    expect(reused.stdout).not.toContain('Running in');
+    expect(await inspect('cachefrom:2', '{{json .RootFS.Layers}}')).toBe(await inspect('cachefrom:1', '{{json .RootFS.Layers}}'));
+    const rootfs = await unpack('cachefrom:2');
+    expect(readFileSync(path.join(rootfs, 'slow'), 'utf8')).toBe('slow step\ndata\n');
+
+    // Without it, the emptied cache means the steps run again.
+    await docker.run(['builder', 'prune', '-f']);
+    const rebuilt = await build(['-t', 'cachefrom:3', ctx]);
+    expect(rebuilt.stdout).toContain('Running in');
+  });
 });
 

@@ -58,6 +58,16 @@ export class BaseImagesService {
     return pulled;
   }
 
+  /** An image in the store by any name or ID, whatever its platform; null when absent. */
+  async findLocal(reference: string): Promise<ImageState | null> {
+    try {
+      return await this.images.load((await this.catalog.resolve(reference)).id);
+    } catch (error) {
+      if (error instanceof ImageStoreError && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
   private async local(reference: string, platform: Platform): Promise<ImageState | null> {
     let id: string;
     try {

@@ -71,6 +71,8 @@ interface BuildRun {
   /** Finished stages by index. */
   stages: Map<number, StageRun>;
   step: number;
+  /** `--cache-from` images found in the store. */
+  cacheSources: ImageState[];
 }
 
 function containerId(): string {
@@ -158,6 +160,7 @@ export class BuildService {
       ignores: (p) => matcher.ignores(p),
       stages: new Map(),
       step: 0,
+      cacheSources: await this.cacheSources(job.cacheFrom),
     };
     // Global ARGs are steps of their own in the legacy builder's count.
     for (const arg of dockerfile.globalArgs) await output.step(++run.step, plan.totalSteps, arg.original);
@@ -281,17 +284,31 @@ export class BuildService {
     }
     switch (inst.kind) {
       case 'run': {
-        const cid = containerId();
-        await run.output.runningIn(cid);
-        layer = await this.execRun(run, stage, inst, args);
         const command = resolveRunCommand(inst);
         const argv = command.execForm ? command.args : [...(config.config.Shell?.length ? config.config.Shell : DEFAULT_SHELL), ...command.args];
         createdBy = `${args.length ? `|${args.length} ${args.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')}`;
+        const reused = this.fromCacheSources(run, stage, [createdBy]);
+        if (reused) {
+          await run.output.usingCache();
+          await this.commitStep(run, stage, key, config, reused.layer, createdBy, created, { ...options, layerNotOnDisk: true });
+          return;
+        }
+        const cid = containerId();
+        await run.output.runningIn(cid);
+        layer = await this.execRun(run, stage, inst, args);
         await this.commitStep(run, stage, key, config, layer, createdBy, created, { ...options, container: cid });
         return;
       }
       case 'copy':
       case 'add': {
+        const hex = sources!.checksum.replace(/^sha256:/, '');
+        const variants = ['file', 'dir'].map((what) => `/bin/sh -c #(nop) ${inst.kind.toUpperCase()} ${what}:${hex} in ${inst.dest} `);
+        const reused = this.fromCacheSources(run, stage, variants);
+        if (reused) {
+          await run.output.usingCache();
+          await this.commitStep(run, stage, key, config, reused.layer, reused.createdBy, created, { ...options, layerNotOnDisk: true });
+          return;
+        }
         const list = await sources!.resolve();
         layer = await this.execCopy(run, stage, inst, list);
         const what = list.length === 1 && list[0].kind === 'file' ? 'file' : 'dir';
@@ -324,7 +341,7 @@ export class BuildService {
     layer: BuildLayer | null,
     createdBy: string,
     created: string,
-    options: { clearOnBuild?: boolean; container?: string },
+    options: { clearOnBuild?: boolean; container?: string; layerNotOnDisk?: boolean },
   ): Promise<void> {
     if (options.clearOnBuild && config.config) config.config.OnBuild = null;
     const history: HistoryEntry = { created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }) };
@@ -335,11 +352,42 @@ export class BuildService {
     const id = await this.images.commit(config, layers, stage.state.id);
     await this.cache.record(key, id);
     stage.state = { id, config, layers };
-    if (stage.rootfs && layer) stage.rootfs = { ...stage.rootfs, imageId: id, layers: layers.length };
+    // A layer taken from a --cache-from image is not in the stage's root filesystem yet: ensureRootfs applies it when needed.
+    if (stage.rootfs && layer && !options.layerNotOnDisk) stage.rootfs = { ...stage.rootfs, imageId: id, layers: layers.length };
     else if (stage.rootfs && stage.rootfs.layers === layers.length) stage.rootfs = { ...stage.rootfs, imageId: id };
     // The legacy builder removes the step's container before it prints the image.
     if (options.container && run.job.rm) await run.output.removingContainer(options.container);
     await run.output.image(id);
+  }
+
+  /** `--cache-from` images that are in the store (others are ignored, as the legacy builder does). */
+  private async cacheSources(names: string[]): Promise<ImageState[]> {
+    const found: ImageState[] = [];
+    for (const name of names) {
+      const local = await this.bases.findLocal(name).catch(() => null);
+      if (local) found.push(local);
+    }
+    return found;
+  }
+
+  /**
+   * The legacy builder's `--cache-from`: an image given as a cache source whose history starts
+   * with this stage's history, and whose next entry is this step (`createdBy`, one of
+   * `candidates`), supplies that step's layer without running it.
+   */
+  private fromCacheSources(run: BuildRun, stage: StageRun, candidates: string[]): { layer: BuildLayer; createdBy: string } | null {
+    if (run.job.noCache) return null;
+    const mine = stage.state.config.history ?? [];
+    const layers = stage.state.layers;
+    for (const source of run.cacheSources) {
+      const theirs = source.config.history ?? [];
+      const next = theirs[mine.length];
+      if (!next?.created_by || next.empty_layer || !candidates.includes(next.created_by)) continue;
+      if (!mine.every((h, i) => h.created_by === theirs[i].created_by && Boolean(h.empty_layer) === Boolean(theirs[i].empty_layer))) continue;
+      if (source.layers.length <= layers.length || !layers.every((l, i) => l.diffId === source.layers[i].diffId)) continue;
+      return { layer: source.layers[layers.length], createdBy: next.created_by };
+    }
+    return null;
   }
 
   /** The stage's root filesystem on disk, holding exactly its current image's layers. */
