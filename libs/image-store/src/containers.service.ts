@@ -106,7 +106,7 @@ export class ContainersService {
           config: JSON.stringify({ ...merged, Hostname: merged.Hostname || shortContainerId(id) }),
           hostConfig: JSON.stringify(hostConfig),
           platform: formatPlatform(platform),
-          createdAt: Date.now(),
+          createdAt: await this.nextCreationTime(em),
         };
         await em.insert(ContainerEntity, row);
         return { Id: id, Warnings: [] };
@@ -160,6 +160,17 @@ export class ContainersService {
     const container = await this.resolve(idOrName);
     const hostConfig = JSON.parse(container.hostConfig) as HostConfig;
     if (hostConfig.AutoRemove === true) await this.dataSource.manager.delete(ContainerEntity, { id: container.id });
+  }
+
+  /**
+   * Creation times strictly increase (two creates in one millisecond are a millisecond apart),
+   * so listings order containers by creation as dockerd does. Safe: creates are serialised by
+   * the store-version bump their transaction starts with.
+   */
+  private async nextCreationTime(em: EntityManager): Promise<number> {
+    const rows = (await em.query('SELECT MAX(created_at) AS latest FROM container')) as Array<{ latest: number | string | null }>;
+    const latest = Number(rows[0]?.latest ?? 0);
+    return Math.max(Date.now(), latest + 1);
   }
 
   async list(options: ListContainersOptions = {}): Promise<ContainerSummary[]> {
