@@ -1,35 +1,18 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DataSource } from 'typeorm';
-import type { AppConfig, DatabaseSettings } from '@cargohold/config';
+import type { AppConfig } from '@cargohold/config';
 import { ApiTokenEntity, openDatabase, ServiceSecretEntity } from '@cargohold/db';
 // Test-only use of the testing lib, which the data-access layer rule does not foresee.
-import { createTestDatabase, createTestSqliteFile } from '@cargohold/testing';
+import { TEST_DIALECTS } from '@cargohold/testing';
 import { ApiTokenService, LAST_USED_RESOLUTION_MS } from './api-token.service';
 import { TokenNotFoundError } from './auth.errors';
 import { parseScopeParam, REGISTRY_TOKEN_KEY, RegistryTokenService } from './registry-token.service';
 import { ServiceSecretStore } from './service-secret.store';
 
-const dialects: { name: string; open(): Promise<{ settings: DatabaseSettings; cleanup(): Promise<void> }> }[] = [
-  {
-    name: 'sqlite',
-    open: async () => {
-      const f = createTestSqliteFile();
-      return { settings: { type: 'sqlite', file: f.file }, cleanup: async () => f.cleanup() };
-    },
-  },
-  {
-    name: 'postgres',
-    open: async () => {
-      const db = await createTestDatabase();
-      return { settings: { type: 'postgres', url: db.url }, cleanup: db.drop };
-    },
-  },
-];
-
 const config = { auth: { enabled: true, adminToken: undefined, anonymousPull: [], tokenTtlSeconds: 300 } } as unknown as AppConfig;
 
-describe.each(dialects)('API and registry tokens on $name', ({ open }) => {
+describe.each(TEST_DIALECTS)('API and registry tokens on $name', ({ open }) => {
   let ds: DataSource;
   let cleanup: () => Promise<void>;
   let tokens: ApiTokenService;

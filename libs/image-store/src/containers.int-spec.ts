@@ -1,9 +1,8 @@
-import type { BlobStore } from '@cargohold/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { ContainerEntity, openDatabase } from '@cargohold/db';
 import { parseReference, sha256Of } from '@cargohold/oci';
-import { createTestDatabase, createTestSqliteFile } from '@cargohold/testing';
+import { ALL_BLOBS_PRESENT, TEST_DIALECTS } from '@cargohold/testing';
 import { ContainersService } from './containers.service';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageCommitService, type NewImage } from './image-commit.service';
@@ -12,8 +11,6 @@ import { ImageRemovalService } from './image-removal.service';
 import { ImageStoreError } from './image-store.errors';
 import { ImageTaggingService } from './image-tagging.service';
 
-/** These images name blobs that are never read: the commit's existence check is told they are there. */
-const PRESENT_BLOBS = { stat: async (digest: `sha256:${string}`) => ({ digest, size: 0 }) } as unknown as BlobStore;
 
 interface ImageOptions {
   parent?: string;
@@ -57,23 +54,6 @@ function image(name: string, opts: ImageOptions = {}): NewImage {
   };
 }
 
-const dialects = [
-  {
-    name: 'sqlite',
-    open: async () => {
-      const f = createTestSqliteFile();
-      return { settings: { type: 'sqlite' as const, file: f.file }, cleanup: async () => f.cleanup() };
-    },
-  },
-  {
-    name: 'postgres',
-    open: async () => {
-      const db = await createTestDatabase();
-      return { settings: { type: 'postgres' as const, url: db.url }, cleanup: db.drop };
-    },
-  },
-];
-
 /** The rejection's kind and message, to assert dockerd's status and text together. */
 async function failure(promise: Promise<unknown>): Promise<{ kind: string; message: string }> {
   try {
@@ -85,7 +65,7 @@ async function failure(promise: Promise<unknown>): Promise<{ kind: string; messa
   throw new Error('expected a rejection');
 }
 
-describe.each(dialects)('containers (pins) on $name', ({ open }) => {
+describe.each(TEST_DIALECTS)('containers (pins) on $name', ({ open }) => {
   let ds: DataSource;
   let cleanup: () => Promise<void>;
   let catalog: ImageCatalogService;
@@ -104,7 +84,7 @@ describe.each(dialects)('containers (pins) on $name', ({ open }) => {
     ds = await openDatabase(db.settings);
     const refs = new ImageReferencesRepository(ds);
     catalog = new ImageCatalogService(ds, refs);
-    commits = new ImageCommitService(ds, refs, PRESENT_BLOBS);
+    commits = new ImageCommitService(ds, refs, ALL_BLOBS_PRESENT);
     removal = new ImageRemovalService(ds, catalog, refs);
     tagging = new ImageTaggingService(ds, catalog, refs);
     containers = new ContainersService(ds, catalog, refs);

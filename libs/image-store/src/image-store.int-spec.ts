@@ -1,9 +1,8 @@
-import type { BlobStore } from '@cargohold/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '@cargohold/db';
 import { parseReference, sha256Of } from '@cargohold/oci';
-import { TEST_DIALECTS } from '@cargohold/testing';
+import { ALL_BLOBS_PRESENT, TEST_DIALECTS } from '@cargohold/testing';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageCommitService, type NewImage } from './image-commit.service';
 import { ImageExportService } from './image-export.service';
@@ -11,8 +10,6 @@ import { ImageReferencesRepository } from './image-references.repository';
 import { ImageRemovalService } from './image-removal.service';
 import { ImageTaggingService } from './image-tagging.service';
 
-/** These images name blobs that are never read: the commit's existence check is told they are there. */
-const PRESENT_BLOBS = { stat: async (digest: `sha256:${string}`) => ({ digest, size: 0 }) } as unknown as BlobStore;
 
 /** Builds a small image: config + manifest + fake layer digests (blobs are not read here). */
 function image(name: string, opts: { created?: string; labels?: Record<string, string>; parent?: string; tags?: string[] } = {}): NewImage {
@@ -66,7 +63,7 @@ describe.each(TEST_DIALECTS)('image store on $name', ({ open }) => {
     ds = await openDatabase(db.settings);
     const refs = new ImageReferencesRepository(ds);
     catalog = new ImageCatalogService(ds, refs);
-    commits = new ImageCommitService(ds, refs, PRESENT_BLOBS);
+    commits = new ImageCommitService(ds, refs, ALL_BLOBS_PRESENT);
     removal = new ImageRemovalService(ds, catalog, refs);
     tagging = new ImageTaggingService(ds, catalog, refs);
     exporter = new ImageExportService(ds, catalog, refs);
@@ -191,7 +188,7 @@ describe.each(TEST_DIALECTS)('image store on $name', ({ open }) => {
 
   it('a cached listing sees changes made through another instance (another gateway or worker)', async () => {
     const otherRefs = new ImageReferencesRepository(ds);
-    const otherCommits = new ImageCommitService(ds, otherRefs, PRESENT_BLOBS);
+    const otherCommits = new ImageCommitService(ds, otherRefs, ALL_BLOBS_PRESENT);
     const otherTagging = new ImageTaggingService(ds, new ImageCatalogService(ds, otherRefs), otherRefs);
     const before = await catalog.list();
     const img = image('cache-probe', { tags: ['cache/probe:1'] });

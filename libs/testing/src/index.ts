@@ -8,3 +8,4 @@ export * from './fixtures';
 export * from './registry';
 export * from './job-context';
 export { deterministicBuffer } from './deterministic-bytes.util';
+export * from './blob-stubs';

@@ -1,33 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseSettings } from '@cargohold/config';
 import { openDatabase, PruneRunEntity } from '@cargohold/db';
 import { createRedisConnection, JobProducer } from '@cargohold/queue';
 import { JobName, QueueName } from '@cargohold/queue-contracts';
 import type { ScheduledPruneResult } from '@cargohold/queue-contracts';
-import { clearRedisPrefix, createTestDatabase, createTestSqliteFile, testRedisUrl, uniquePrefix } from '@cargohold/testing';
+import { clearRedisPrefix, createTestSqliteFile, TEST_DIALECTS, testRedisUrl, uniquePrefix } from '@cargohold/testing';
 import { PruneScheduleNameTakenError, PruneScheduleNotFoundError } from './prune-schedules.errors';
 import { PruneSchedulesRepository } from './prune-schedules.repository';
 import { PruneSchedulers, pruneSchedulerId } from './prune-schedulers.service';
 import type { PruneScheduleSettings } from './prune-schedule.types';
-
-const dialects: { name: string; open(): Promise<{ settings: DatabaseSettings; cleanup(): Promise<void> }> }[] = [
-  {
-    name: 'sqlite',
-    open: async () => {
-      const f = createTestSqliteFile();
-      return { settings: { type: 'sqlite', file: f.file }, cleanup: async () => f.cleanup() };
-    },
-  },
-  {
-    name: 'postgres',
-    open: async () => {
-      const db = await createTestDatabase();
-      return { settings: { type: 'postgres', url: db.url }, cleanup: db.drop };
-    },
-  },
-];
 
 function settings(name: string, extra: Partial<PruneScheduleSettings> = {}): PruneScheduleSettings {
   return {
@@ -49,7 +31,7 @@ const report = (scheduleId: string): ScheduledPruneResult => ({
   prune: { ImagesDeleted: [{ Untagged: 'app:1' }, { Deleted: 'sha256:aa' }], CachesDeleted: [], SpaceReclaimed: 5_368_709_120, dryRun: false },
 });
 
-describe.each(dialects)('prune schedules repository on $name', ({ open }) => {
+describe.each(TEST_DIALECTS)('prune schedules repository on $name', ({ open }) => {
   let ds: DataSource;
   let cleanup: () => Promise<void>;
   let repository: PruneSchedulesRepository;
