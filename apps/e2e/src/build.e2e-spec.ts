@@ -265,5 +265,14 @@ describe('docker build through the real docker CLI', () => {
     const rebuilt = await build(['-t', 'cachefrom:3', ctx]);
     expect(rebuilt.stdout).toContain('Running in');
   });
+
+  it('WORKDIR through a symlink the image holds stays inside the image', async () => {
+    const name = `cargohold-workdir-${Date.now()}`;
+    const ctx = context(dir, 'workdir-link', { Dockerfile: `FROM busybox\nRUN ln -s /etc /app\nWORKDIR /app/${name}\n` });
+    await build(['-t', 'workdir-link:1', ctx]);
+    expect(existsSync(`/etc/${name}`)).toBe(false);
+    const rootfs = await unpack('workdir-link:1');
+    expect(statSync(path.join(rootfs, 'etc', name)).isDirectory()).toBe(true);
+  });
 });
 

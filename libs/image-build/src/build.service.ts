@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
@@ -24,7 +24,7 @@ import {
 import { familiarName, formatPlatform, hostPlatform, type HistoryEntry, type ImageConfig, parsePlatform, type Platform } from '@cargohold/oci';
 import { type JobContext, PermanentJobError } from '@cargohold/queue';
 import type { BuildJob, BuildResult } from '@cargohold/queue-contracts';
-import { applyLayer, diff, snapshot } from '@cargohold/rootfs';
+import { applyLayer, diff, RootScope, snapshot } from '@cargohold/rootfs';
 import { runInSandbox } from '@cargohold/sandbox';
 import { BLOB_STORE, type BlobDigest, type BlobStore } from '@cargohold/storage';
 import { BaseImagesService, scratchImage } from './base-images.service';
@@ -444,9 +444,15 @@ export class BuildService {
   private async execMkdir(run: BuildRun, stage: StageRun, workdir: string): Promise<BuildLayer | null> {
     const root = await this.ensureRootfs(run, stage);
     const before = await snapshot(root);
-    const target = path.join(root, workdir);
-    if (!target.startsWith(root)) throw new BuildError(`invalid WORKDIR ${workdir}`);
-    await mkdir(target, { recursive: true, mode: 0o755 }).catch(() => undefined);
+    // Resolved inside the root filesystem (its symlinks followed as if it were `/`): an image
+    // whose /app links to /etc must not make WORKDIR /app/x create a directory on the host.
+    // As before, a WORKDIR that cannot be created (a file in the way) is left to the first RUN to trip over.
+    const scope = new RootScope(await realpath(root));
+    try {
+      scope.resolveDir(workdir.replace(/^\/+/, ''), true);
+    } catch {
+      /* see above */
+    }
     const changes = await diff(root, before);
     return changes.length ? captureLayer(this.blobs, root, changes, run.job.sourceDateEpoch) : null;
   }

@@ -12,3 +12,4 @@ export { diff, snapshot } from './snapshot';
 export type { Snapshot } from './snapshot';
 export { writeLayer } from './write-layer';
 export type { WriteLayerOptions, WriteLayerResult } from './write-layer';
+export { RootScope } from './scope';
