@@ -101,6 +101,29 @@ describe('docker build through the real docker CLI', () => {
     expect(await inspect('app:again', '{{.Id}}')).toBe(first);
   });
 
+  it('an edited context file misses the cache from its COPY on, and the image holds the new content', async () => {
+    const ctx = context(dir, 'basic-edited', {
+      Dockerfile: readFileSync(path.join(dir, 'basic', 'Dockerfile'), 'utf8'),
+      'hello.txt': 'hello, edited\n',
+    });
+    const { stdout } = await build(['-t', 'app:edited', ctx]);
+    // ENV and WORKDIR come from the cache; COPY, RUN and CMD run again.
+    expect(stdout.match(/ ---> Using cache/g)?.length).toBe(2);
+    expect(readFileSync(path.join(await unpack('app:edited'), 'app/hello.txt'), 'utf8')).toBe('hello, edited\n');
+  });
+
+  it('a context the gateway cannot index as it streams in (a hard link) is extracted up front and builds the same way', async () => {
+    const ctx = context(dir, 'hardlinked', {
+      Dockerfile: ['FROM busybox', 'COPY . /ctx/', 'RUN cat /ctx/one.txt /ctx/two.txt > /both.txt', ''].join('\n'),
+      'one.txt': 'same inode\n',
+    });
+    await exec('ln', [path.join(ctx, 'one.txt'), path.join(ctx, 'two.txt')]);
+    await build(['-t', 'hardlinked:1', ctx]);
+    const again = await build(['-t', 'hardlinked:1', ctx]);
+    expect(again.stdout.match(/ ---> Using cache/g)?.length).toBe(2);
+    expect(readFileSync(path.join(await unpack('hardlinked:1'), 'both.txt'), 'utf8')).toBe('same inode\nsame inode\n');
+  });
+
   it('shows intermediate images with -a and each step in history', async () => {
     const all = (await docker.run(['image', 'ls', '-a', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n');
     expect(all.filter((l) => l === '<none>:<none>').length).toBeGreaterThanOrEqual(4);

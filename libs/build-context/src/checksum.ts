@@ -12,10 +12,11 @@ const FORMAT = 'cargohold-sources-v1';
  * its file name (files only: it names the copy in a directory destination), whether it came from
  * a URL, and every entry's source-relative path, type, permission bits, symlink target, size and
  * content sha256. Like the legacy builder's tarsum (v1) it leaves out mtimes, and also owners
- * (COPY replaces them) and where the context lies on disk. File contents are streamed.
+ * (COPY replaces them) and where the context lies on disk. File contents are streamed, unless the
+ * entry already carries its digest (resolved from a context index).
  */
 export async function sourcesChecksum(sources: readonly ResolvedSource[]): Promise<string> {
-  const digests = await digestFiles(sources.flatMap((source) => source.entries.filter((entry) => entry.type === 'file')));
+  const digests = await digestFiles(sources.flatMap((source) => source.entries.filter((entry) => entry.type === 'file' && entry.digest === undefined)));
   const hash = createHash('sha256');
   // NUL separates fields: no path or name can contain it.
   const field = (value: string | number): void => {
@@ -35,7 +36,7 @@ export async function sourcesChecksum(sources: readonly ResolvedSource[]): Promi
       field((entry.mode & 0o7777).toString(8));
       if (entry.type === 'symlink') field(entry.linkTarget ?? '');
       if (entry.type === 'file') {
-        const { size, digest } = digests.get(entry)!;
+        const { size, digest } = entry.digest === undefined ? digests.get(entry)! : { size: entry.size, digest: entry.digest };
         field(size);
         field(digest);
       }

@@ -3,7 +3,7 @@ import { sniffArchive } from './archive-sniff';
 import { CopyError } from './errors';
 import { readFileNoFollow } from './fs-util';
 import type { Instruction } from './errors';
-import { joinRel } from './paths';
+import { joinRel } from '@cargohold/context-index';
 import type { ResolvedPath } from './scoped-path';
 import { resolveBelow } from './scoped-path';
 import { unpackTar } from './tar-unpack';

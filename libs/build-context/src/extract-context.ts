@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { cleanRelative } from './paths';
+import { cleanRelative } from '@cargohold/context-index';
 import { unpackTar } from './tar-unpack';
 import { TreeWriter } from './tree-writer';
 

@@ -9,6 +9,8 @@ export type { ExtractContextOptions, ExtractContextResult } from './extract-cont
 export { containsWildcards, goMatch } from './go-match';
 export { isUrlSource, resolveSources } from './resolve-sources';
 export type { ResolveSourcesOptions } from './resolve-sources';
+export { DiskTree, IndexTree, resolveInTree } from './source-tree';
+export type { SourceTree, TreeNode } from './source-tree';
 export type { Identity } from './tree-writer';
 export type { ResolvedSource, SourceEntry } from './types';
 export { urlSource } from './url-source';

@@ -1,11 +1,9 @@
-import type { Stats } from 'node:fs';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { basenameRel, cleanRelative, joinRel } from '@cargohold/context-index';
 import { CopyError } from './errors';
 import type { Instruction } from './errors';
 import { compileComponent, containsWildcards } from './go-match';
-import { basenameRel, cleanRelative, compareNames, joinRel } from './paths';
-import { resolveBelow, SymlinkEscapeError } from './scoped-path';
+import { DiskTree, resolveInTree, type SourceTree, SymlinkEscapeError, type TreeNode } from './source-tree';
 import type { ResolvedSource, SourceEntry } from './types';
 
 export interface ResolveSourcesOptions {
@@ -21,7 +19,8 @@ export function isUrlSource(source: string): boolean {
 }
 
 /**
- * The files and directories that COPY/ADD sources name in `contextDir`, by the legacy builder's
+ * The files and directories that COPY/ADD sources name in `context` (a directory, or a tree such
+ * as a build context's index), by the legacy builder's
  * rules: paths count from the context root (a leading `/` or `./` is dropped), `..` may not leave
  * the context, Go `filepath.Match` wildcards expand to every match (each one a source), symlinks are
  * followed only while they stay inside the context, and ignored paths do not exist. A path that
@@ -29,20 +28,21 @@ export function isUrlSource(source: string): boolean {
  * anything. Errors are CopyErrors with moby's texts.
  */
 export async function resolveSources(
-  contextDir: string,
+  context: string | SourceTree,
   sources: string[],
   options: ResolveSourcesOptions = {},
 ): Promise<ResolvedSource[]> {
-  const resolver = new SourceResolver(contextDir, options.instruction ?? 'COPY', options.ignores);
+  const tree = typeof context === 'string' ? new DiskTree(context) : context;
+  const resolver = new SourceResolver(tree, options.instruction ?? 'COPY', options.ignores);
   const out: ResolvedSource[] = [];
-  for (const source of sources) out.push(...(await resolver.resolve(source)));
+  for (const source of sources) out.push(...resolver.resolve(source));
   if (out.length === 0) throw resolver.fail('no source files were specified');
   return out;
 }
 
 class SourceResolver {
   constructor(
-    private readonly root: string,
+    private readonly tree: SourceTree,
     private readonly instruction: Instruction,
     private readonly ignores: ((path: string) => boolean) | undefined,
   ) {}
@@ -51,7 +51,7 @@ class SourceResolver {
     return new CopyError(`${this.instruction} failed: ${message}`);
   }
 
-  async resolve(source: string): Promise<ResolvedSource[]> {
+  resolve(source: string): ResolvedSource[] {
     if (isUrlSource(source)) {
       if (this.instruction === 'COPY') throw this.fail("source can't be a URL for COPY");
       throw this.fail(`${source} is a URL: fetch it with urlSource() and copy the source it returns`);
@@ -64,13 +64,13 @@ class SourceResolver {
 
     if (containsWildcards(shown)) {
       const matches: ResolvedSource[] = [];
-      for (const match of await this.expand(rel)) {
-        const resolved = await this.resolvePath(source, match, match);
+      for (const match of this.expand(rel)) {
+        const resolved = this.resolvePath(source, match, match);
         if (resolved) matches.push(resolved);
       }
       return matches;
     }
-    const resolved = await this.resolvePath(source, rel, shown);
+    const resolved = this.resolvePath(source, rel, shown);
     if (!resolved) {
       throw this.fail(`file not found in build context or excluded by .dockerignore: stat ${shown}: file does not exist`);
     }
@@ -82,40 +82,30 @@ class SourceResolver {
   }
 
   /** Context paths matching a wildcard pattern, in the order a walk of the context meets them. */
-  private async expand(pattern: string): Promise<string[]> {
+  private expand(pattern: string): string[] {
     const parts = pattern.split('/');
     const matchers = parts.map((part) => compileComponent(part));
     if (matchers.some((matcher) => matcher === null)) return [];
     const found: string[] = [];
-    const visit = async (dir: string, depth: number): Promise<void> => {
-      const names = await this.listDir(dir);
+    const visit = (dir: string, depth: number): void => {
+      const names = this.tree.readdir(dir) ?? [];
       for (const name of names) {
         if (!matchers[depth]!(name)) continue;
         const rel = joinRel(dir, name);
         if (depth === parts.length - 1) found.push(rel);
         // Like filepath.Walk, never descend through a symlink.
-        else if ((await lstat(join(this.root, rel))).isDirectory()) await visit(rel, depth + 1);
+        else if (this.tree.lstat(rel)?.type === 'directory') visit(rel, depth + 1);
       }
     };
-    await visit('', 0);
+    visit('', 0);
     return found;
   }
 
-  private async listDir(rel: string): Promise<string[]> {
-    try {
-      return (await readdir(join(this.root, rel))).sort(compareNames);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-      throw err;
-    }
-  }
-
   /** The source at `rel` (symlinks followed inside the context), or null when it is not there. */
-  private async resolvePath(source: string, rel: string, shown: string): Promise<ResolvedSource | null> {
+  private resolvePath(source: string, rel: string, shown: string): ResolvedSource | null {
     let target;
     try {
-      target = await resolveBelow(this.root, rel, 'contain');
+      target = resolveInTree(this.tree, rel, 'contain');
     } catch (err) {
       if (err instanceof SymlinkEscapeError) {
         throw this.fail(
@@ -124,44 +114,45 @@ class SourceResolver {
       }
       throw err;
     }
-    if (target.stats === null) return null;
+    if (target.node === null) return null;
     const ignored = this.isIgnored(rel) || this.isIgnored(target.rel);
-    const base = { source, path: rel, name: basenameRel(rel), hostPath: target.hostPath, remote: false };
+    const hostPath = join(this.tree.root, target.rel);
+    const base = { source, path: rel, name: basenameRel(rel), hostPath, remote: false };
 
-    if (target.stats.isDirectory()) {
-      const entries = await this.walk(target.rel, target.hostPath);
+    if (target.node.type === 'directory') {
+      const entries = this.walk(target.rel, hostPath);
       // An ignored directory is there only for what `!exceptions` brought back inside it.
       if (ignored && entries.length === 0) return null;
       return { ...base, kind: 'directory', entries };
     }
     if (ignored) return null;
-    if (!target.stats.isFile()) throw this.fail(`${shown} is not a regular file or directory`);
-    const stats = await stat(target.hostPath);
-    return { ...base, kind: 'file', entries: [entryOf('', target.hostPath, stats)] };
+    if (target.node.type !== 'file') throw this.fail(`${shown} is not a regular file or directory`);
+    return { ...base, kind: 'file', entries: [entryOf('', hostPath, target.node)] };
   }
 
   /** Every visible descendant of a context directory, depth first, names in byte order. */
-  private async walk(dirRel: string, dirHost: string): Promise<SourceEntry[]> {
+  private walk(dirRel: string, dirHost: string): SourceEntry[] {
     const entries: SourceEntry[] = [];
-    const visit = async (below: string): Promise<number> => {
+    const visit = (below: string): number => {
       let visible = 0;
-      for (const name of await this.listDir(joinRel(dirRel, below))) {
+      for (const name of this.tree.readdir(joinRel(dirRel, below)) ?? []) {
         const path = joinRel(below, name);
         const hostPath = join(dirHost, path);
-        const stats = await lstat(hostPath);
+        const node = this.tree.lstat(joinRel(dirRel, path));
+        if (node === null) continue;
         const ignored = this.isIgnored(joinRel(dirRel, path));
-        if (stats.isDirectory()) {
+        if (node.type === 'directory') {
           // An ignored directory is not listed, but `!exceptions` may bring back files below it.
-          if (!ignored) entries.push(entryOf(path, hostPath, stats));
-          const inside = await visit(path);
+          if (!ignored) entries.push(entryOf(path, hostPath, node));
+          const inside = visit(path);
           visible += ignored ? inside : inside + 1;
           continue;
         }
         if (ignored) continue;
-        if (stats.isSymbolicLink()) {
-          entries.push(entryOf(path, hostPath, stats, await readlink(hostPath)));
-        } else if (stats.isFile()) {
-          entries.push(entryOf(path, hostPath, stats));
+        if (node.type === 'symlink') {
+          entries.push(entryOf(path, hostPath, node, this.tree.readlink(joinRel(dirRel, path))));
+        } else if (node.type === 'file') {
+          entries.push(entryOf(path, hostPath, node));
         } else {
           throw this.fail(`${joinRel(dirRel, path)} is not a regular file, directory or symlink`);
         }
@@ -169,20 +160,21 @@ class SourceResolver {
       }
       return visible;
     };
-    await visit('');
+    visit('');
     return entries;
   }
 }
 
-function entryOf(path: string, hostPath: string, stats: Stats, linkTarget?: string): SourceEntry {
-  const type = stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : 'file';
+function entryOf(path: string, hostPath: string, node: TreeNode, linkTarget?: string): SourceEntry {
+  const type = node.type === 'directory' ? 'directory' : node.type === 'symlink' ? 'symlink' : 'file';
   return {
     path,
     type,
     hostPath,
-    mode: stats.mode & 0o7777,
-    size: type === 'file' ? stats.size : 0,
-    mtimeMs: stats.mtimeMs,
+    mode: node.mode,
+    size: type === 'file' ? node.size : 0,
+    mtimeMs: node.mtimeMs,
     ...(linkTarget === undefined ? {} : { linkTarget }),
+    ...(node.digest === undefined ? {} : { digest: node.digest }),
   };
 }

@@ -2,7 +2,7 @@ import { isTarHeader } from './archive-sniff';
 import { parseIdLine } from './chown';
 import { copyInto, normalizeDest } from './copy-into';
 import { CopyError } from './errors';
-import { cleanRelative } from './paths';
+import { cleanRelative } from '@cargohold/context-index';
 import { detectCompression } from './tar-unpack';
 import { buildTar } from './testing/fixtures';
 import type { ResolvedSource } from './types';

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ArchiveError, UnsafeArchiveError } from '@cargohold/oci';
 import * as tar from 'tar-stream';
-import { cleanRelative } from './paths';
+import { cleanRelative } from '@cargohold/context-index';
 import type { TreeEntry, TreeWriter } from './tree-writer';
 
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';

@@ -3,7 +3,7 @@ import { chmod, lchown, link, lutimes, mkdir, readlink, rm, symlink } from 'node
 import { join, relative } from 'node:path';
 import { ArchiveError, UnsafeArchiveError } from '@cargohold/oci';
 import { lstatOrNull } from './fs-util';
-import { basenameRel, cleanRelative, components, dirnameRel, joinRel } from './paths';
+import { basenameRel, cleanRelative, components, dirnameRel, joinRel } from '@cargohold/context-index';
 
 export interface Identity {
   uid: number;

@@ -11,7 +11,8 @@ export interface SourceEntry {
   readonly size: number;
   readonly mtimeMs: number;
   /** A symlink's target, as stored (copied verbatim, never followed). */
-  readonly linkTarget?: string;
+  readonly linkTarget?: string;  /** sha256 (hex) of a file's content, when known without reading it (from a context index). */
+  readonly digest?: string;
 }
 
 /** One thing a COPY/ADD source names, ready to be copied and checksummed. */

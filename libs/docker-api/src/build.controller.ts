@@ -2,7 +2,7 @@ import { BadRequestException, Controller, Post, Query, Req, Res, UseFilters } fr
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidReferenceError, parseReference, withDefaultTag } from '@cargohold/oci';
 import { type BuildJob, JobName, type RegistryCredentialsPayload } from '@cargohold/queue-contracts';
-import { BodyStagingService } from './body-staging.service';
+import { BuildContextStagingService } from './build-context-staging.service';
 import { DockerErrorFilter } from './docker-error.filter';
 import { JobStreamService } from './job-stream.service';
 import { boolParam, listParam, stringParam } from './query.util';
@@ -59,7 +59,7 @@ export function decodeRegistryConfig(header: string | string[] | undefined): Rec
 export class BuildController {
   constructor(
     private readonly jobs: JobStreamService,
-    private readonly staging: BodyStagingService,
+    private readonly contexts: BuildContextStagingService,
   ) {}
 
   @Post()
@@ -100,7 +100,7 @@ export class BuildController {
       registryAuth: decodeRegistryConfig(req.headers['x-registry-config']),
       sourceDateEpoch,
     };
-    data.contextKey = await this.staging.stage(req, 'build', 'build context');
+    Object.assign(data, await this.contexts.stage(req, data.dockerfile));
     await this.jobs.run(reply, { name: JobName.Build, data }, () => undefined, { cancelOnDisconnect: true });
   }
 }

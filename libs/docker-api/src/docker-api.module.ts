@@ -3,6 +3,7 @@ import { AuthModule } from '@cargohold/auth';
 import { ImageStoreModule } from '@cargohold/image-store';
 import { AuthController } from './auth.controller';
 import { BodyStagingService } from './body-staging.service';
+import { BuildContextStagingService } from './build-context-staging.service';
 import { BuildController } from './build.controller';
 import { ContainersController } from './containers.controller';
 import { DockerAuthGuard } from './docker-auth.guard';
@@ -25,6 +26,6 @@ for (const controller of controllers) UseGuards(DockerAuthGuard)(controller);
 @Module({
   imports: [ImageStoreModule, AuthModule],
   controllers,
-  providers: [JobStreamService, BodyStagingService, DockerAuthGuard],
+  providers: [JobStreamService, BodyStagingService, BuildContextStagingService, DockerAuthGuard],
 })
 export class DockerApiModule {}

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
-import { CopyError, copyInto, extractContext, type ResolvedSource, resolveChown, resolveSources, sourcesChecksum, urlSource } from '@cargohold/build-context';
+import { CopyError, copyInto, type ResolvedSource, resolveChown, resolveSources, sourcesChecksum, urlSource } from '@cargohold/build-context';
 import {
   BuildPlanError,
   type BuildPlan,
   createIgnoreMatcher,
-  type Dockerfile,
   DockerfileSyntaxError,
   EXPANDED_INSTRUCTIONS,
   ExpansionError,
@@ -33,6 +32,7 @@ import { BuildImagesService, type BuildLayer, type ImageState } from './build-im
 import { BuildOutput } from './build-output';
 import { type BuildWorkspace, BuildWorkspaces } from './build-workspace';
 import { applyToConfig, ConfigDispatchError, DEFAULT_SHELL, isMetadataInstruction, resolveWorkdir } from './config-dispatch';
+import { ContextFiles } from './context-files';
 import { captureLayer } from './layer-capture';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -65,6 +65,7 @@ interface BuildRun {
   ctx: JobContext;
   output: BuildOutput;
   workspace: BuildWorkspace;
+  context: ContextFiles;
   plan: BuildPlan;
   escape: string;
   ignores: (p: string) => boolean;
@@ -130,7 +131,9 @@ export class BuildService {
     } finally {
       await workspace.dispose().catch((e: unknown) => this.logger.warn(`could not remove ${workspace.dir}: ${String(e)}`));
       // A transient failure keeps the context for the retry; the staging expiry removes leftovers.
-      if (finished || ctx.signal.aborted) await this.blobs.removeStaged(job.contextKey).catch(() => undefined);
+      if (finished || ctx.signal.aborted) {
+        for (const key of [job.contextKey, job.contextIndexKey]) if (key) await this.blobs.removeStaged(key).catch(() => undefined);
+      }
     }
   }
 
@@ -143,18 +146,18 @@ export class BuildService {
 
   private async run(job: BuildJob, ctx: JobContext, output: BuildOutput, workspace: BuildWorkspace): Promise<BuildResult> {
     const started = performance.now();
-    const context = await this.blobs.openStaged(job.contextKey);
-    const extracted = await extractContext(context, workspace.context, { maxBytes: this.config.loadMaxBytes, keep: [job.dockerfile, '.dockerignore'] });
+    const context = await ContextFiles.open(this.blobs, job, workspace, this.config.loadMaxBytes);
     const contextMs = performance.now() - started;
-    const dockerfile = await this.readDockerfile(workspace.context, job.dockerfile);
-    const ignoreText = await readFile(path.join(workspace.context, '.dockerignore'), 'utf8').catch(() => '');
-    const matcher = createIgnoreMatcher(parseDockerignore(ignoreText));
+    if (context.dockerfile === null) throw new BuildError(`Cannot locate specified Dockerfile: ${job.dockerfile}`);
+    const dockerfile = parseDockerfile(context.dockerfile);
+    const matcher = createIgnoreMatcher(parseDockerignore(context.dockerignore));
     const plan = planBuild(dockerfile, { target: job.target, buildArgs: job.buildArgs as Record<string, string | undefined> });
     const run: BuildRun = {
       job,
       ctx,
       output,
       workspace,
+      context,
       plan,
       escape: dockerfile.directives.escape,
       ignores: (p) => matcher.ignores(p),
@@ -181,17 +184,9 @@ export class BuildService {
     });
     await output.built(imageId, tags);
     this.logger.debug(
-      `build ${ctx.jobId}: context ${extracted.files} files in ${contextMs.toFixed(0)} ms, ${run.step} steps in ${(performance.now() - started - contextMs).toFixed(0)} ms`,
+      `build ${ctx.jobId}: context ${context.indexed ? 'indexed' : 'extracted'} in ${contextMs.toFixed(0)} ms, ${run.step} steps in ${(performance.now() - started - contextMs).toFixed(0)} ms`,
     );
     return { imageId, tags };
-  }
-
-  private async readDockerfile(contextDir: string, name: string): Promise<Dockerfile> {
-    const file = path.resolve(contextDir, name);
-    if (file !== contextDir && !file.startsWith(`${contextDir}${path.sep}`)) throw new BuildError(`Cannot locate specified Dockerfile: ${name}`);
-    const text = await readFile(file, 'utf8').catch(() => null);
-    if (text === null) throw new BuildError(`Cannot locate specified Dockerfile: ${name}`);
-    return parseDockerfile(text);
   }
 
   private async runStage(run: BuildRun, planned: PlannedStage): Promise<StageRun> {
@@ -463,7 +458,7 @@ export class BuildService {
    * content follows from it), so a cached COPY --from never unpacks the other root filesystem.
    */
   private async resolveCopySources(run: BuildRun, stage: StageRun, inst: Extract<Instruction, { kind: 'copy' | 'add' }>): Promise<CopySources> {
-    const instruction = inst.kind === 'add' ? 'ADD' : 'COPY';
+    const instruction = inst.kind === 'add' ? ('ADD' as const) : ('COPY' as const);
     if (inst.kind === 'copy' && inst.from !== undefined) {
       const source = stage.planned.copySources.get(inst.line);
       if (source && 'stage' in source) {
@@ -484,22 +479,33 @@ export class BuildService {
         },
       };
     }
-    const list: ResolvedSource[] = [];
+    const urls: ResolvedSource[] = [];
     const local: string[] = [];
     for (const source of inst.sources) {
       if (inst.kind === 'add' && /^https?:\/\//i.test(source)) {
         const fetched = await urlSource(source, { maxBytes: this.config.build.addUrlMaxBytes, signal: run.ctx.signal, tmpDir: run.workspace.dir });
-        list.push(fetched.source);
+        urls.push(fetched.source);
       } else local.push(source);
     }
-    if (local.length) list.push(...(await resolveSources(run.workspace.context, local, { ignores: run.ignores, instruction })));
-    for (const inline of inst.inlineSources) {
-      const file = path.join(run.workspace.dir, `inline-${randomBytes(6).toString('hex')}`, inline.path);
+    const options = { ignores: run.ignores, instruction };
+    // Resolved in the context's index when there is one: the files are only extracted to be copied.
+    const fromContext = local.length ? await resolveSources(run.context.tree, local, options) : [];
+    const inline: ResolvedSource[] = [];
+    for (const source of inst.inlineSources) {
+      const file = path.join(run.workspace.dir, `inline-${randomBytes(6).toString('hex')}`, source.path);
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, inline.data, { mode: 0o644 });
-      list.push(...(await resolveSources(path.dirname(file), [inline.path])));
+      await writeFile(file, source.data, { mode: 0o644 });
+      inline.push(...(await resolveSources(path.dirname(file), [source.path])));
     }
-    return { checksum: await sourcesChecksum(list), resolve: async () => list };
+    const list = [...urls, ...fromContext, ...inline];
+    return {
+      checksum: await sourcesChecksum(list),
+      resolve: async () => {
+        if (!local.length || !run.context.indexed) return list;
+        await run.context.extract();
+        return [...urls, ...(await resolveSources(run.workspace.context, local, options)), ...inline];
+      },
+    };
   }
 
   private async execCopy(

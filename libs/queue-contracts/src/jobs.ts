@@ -98,6 +98,12 @@ export interface ImportResult {
 export const buildJobSchema = z.object({
   /** The context tar (plain or gzip) in the blob store's staging area; the job removes it when done. */
   contextKey: z.string().min(1),
+  /**
+   * The context's index (@cargohold/context-index), staged beside it when the gateway could make
+   * one while the context streamed in: with it, a build extracts the context only for a COPY/ADD
+   * the cache does not have. The job removes it when done.
+   */
+  contextIndexKey: z.string().min(1).optional(),
   /** Path of the Dockerfile inside the context. */
   dockerfile: z.string().min(1).default('Dockerfile'),
   /** Normalised `name:tag` references to tag the result with (`-t`, repeatable). */
