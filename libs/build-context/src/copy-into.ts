@@ -126,7 +126,7 @@ class Copier {
     // moby creates a file's missing parent directories with the chown identity, mode 0755.
     const writer = this.writer(this.rootfs, { parentOwner: this.identity, label: `destination ${this.dest}` });
     const file = source.entries[0]!;
-    await writer.file(this.entry(rel, file), readFileNoFollow(file.hostPath));
+    await writer.copyFile(this.entry(rel, file), file.hostPath, file.size);
   }
 
   /** The contents of a directory merge into `dest` (tar -x semantics, later wins). */
@@ -148,7 +148,7 @@ class Copier {
       const tree = this.entry(entry.path, entry);
       if (entry.type === 'directory') await writer.directory(tree);
       else if (entry.type === 'symlink') await writer.symlink({ ...tree, linkname: entry.linkTarget });
-      else await writer.file(tree, readFileNoFollow(entry.hostPath));
+      else await writer.copyFile(tree, entry.hostPath, entry.size);
     }
     await writer.finish();
   }
