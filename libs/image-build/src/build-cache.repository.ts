@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { BuildCacheEntity, ImageEntity } from '@cargohold/db';
 
 /** What a build step's cache key is made of (see stepCacheKey). */
@@ -32,13 +32,21 @@ export function stepCacheKey(parts: StepKeyParts): string {
 export class BuildCacheRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** The image cached under `key`, if the entry and its image both still exist. */
   async lookup(key: string): Promise<string | null> {
-    const entry = await this.dataSource.manager.findOne(BuildCacheEntity, { where: { key }, select: ['imageId'] });
-    if (!entry) return null;
-    if (!(await this.dataSource.manager.existsBy(ImageEntity, { id: entry.imageId }))) return null;
-    // Recency for the build-cache prune; a lost update is harmless.
-    void this.dataSource.manager.update(BuildCacheEntity, { key }, { lastUsedAt: Date.now() }).catch(() => undefined);
-    return entry.imageId;
+    const entry = await this.dataSource.manager
+      .createQueryBuilder(BuildCacheEntity, 'cache')
+      .innerJoin(ImageEntity, 'image', 'image.id = cache.image_id')
+      .select('cache.image_id', 'imageId')
+      .where('cache.key = :key', { key })
+      .getRawOne<{ imageId: string }>();
+    return entry?.imageId ?? null;
+  }
+
+  /** Marks entries as used now, for the build-cache prune's recency; once per build, not per step. */
+  async touch(keys: readonly string[]): Promise<void> {
+    if (!keys.length) return;
+    await this.dataSource.manager.update(BuildCacheEntity, { key: In([...keys]) }, { lastUsedAt: Date.now() });
   }
 
   async record(key: string, imageId: string): Promise<void> {

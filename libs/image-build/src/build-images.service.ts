@@ -27,8 +27,13 @@ export interface ImageState {
  * image is a real image whose parent is the previous step's (the legacy builder's intermediate
  * images: `docker image ls -a` shows them, `docker history` walks them).
  */
+/** Image states remembered per builder process (a few KB each). */
+const LOADED_IMAGES = 2000;
+
 @Injectable()
 export class BuildImagesService {
+  private readonly loaded = new Map<string, ImageState>();
+
   constructor(
     private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
@@ -36,14 +41,29 @@ export class BuildImagesService {
     private readonly refs: ImageReferencesRepository,
   ) {}
 
+  /**
+   * An image's config and layers. Both follow from its ID (the config's digest) and never change,
+   * so they are remembered: a cached build loads the same few images step after step. Callers
+   * check that the image still exists (a cache lookup does) before they ask.
+   */
   async load(imageId: string): Promise<ImageState> {
+    const known = this.loaded.get(imageId);
+    if (known) {
+      // Most recently used last, so the oldest is the first to go.
+      this.loaded.delete(imageId);
+      this.loaded.set(imageId, known);
+      return { id: known.id, config: structuredClone(known.config), layers: [...known.layers] };
+    }
     const image = await this.dataSource.manager.findOneOrFail(ImageEntity, { where: { id: imageId }, select: ['id', 'config'] });
     const layers = await this.dataSource.manager.find(ImageLayerEntity, { where: { imageId }, order: { position: 'ASC' } });
-    return {
+    const state: ImageState = {
       id: image.id,
       config: parseImageConfig(Buffer.from(image.config, 'utf8')),
       layers: layers.map((l) => ({ digest: l.blobDigest, size: l.blobSize, mediaType: l.mediaType, diffId: l.diffId, contentSize: l.contentSize })),
     };
+    this.loaded.set(imageId, state);
+    if (this.loaded.size > LOADED_IMAGES) this.loaded.delete(this.loaded.keys().next().value!);
+    return { id: state.id, config: structuredClone(state.config), layers: [...state.layers] };
   }
 
   async exists(imageId: string): Promise<boolean> {

@@ -74,6 +74,8 @@ interface BuildRun {
   step: number;
   /** `--cache-from` images found in the store. */
   cacheSources: ImageState[];
+  /** Keys of the cache entries this build used. */
+  cacheHits: string[];
 }
 
 function containerId(): string {
@@ -164,6 +166,7 @@ export class BuildService {
       stages: new Map(),
       step: 0,
       cacheSources: await this.cacheSources(job.cacheFrom),
+      cacheHits: [],
     };
     // Global ARGs are steps of their own in the legacy builder's count.
     for (const arg of dockerfile.globalArgs) await output.step(++run.step, plan.totalSteps, arg.original);
@@ -183,6 +186,7 @@ export class BuildService {
       return `${familiarName(t.slice(0, colon))}${t.slice(colon)}`;
     });
     await output.built(imageId, tags);
+    await this.cache.touch(run.cacheHits).catch((e: unknown) => this.logger.warn(`could not record build cache use: ${String(e)}`));
     this.logger.debug(
       `build ${ctx.jobId}: context ${context.indexed ? 'indexed' : 'extracted'} in ${contextMs.toFixed(0)} ms, ${run.step} steps in ${(performance.now() - started - contextMs).toFixed(0)} ms`,
     );
@@ -255,6 +259,7 @@ export class BuildService {
     if (!run.job.noCache) {
       const hit = await this.cache.lookup(key);
       if (hit) {
+        run.cacheHits.push(key);
         stage.state = await this.images.load(hit);
         await run.output.usingCache();
         await run.output.image(hit);
