@@ -6,7 +6,9 @@
 CARGOHOLD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGOHOLD_MIN_NODE="20.19.0"
 # What the integration and end-to-end tests drive (Debian package names).
-CARGOHOLD_TEST_PACKAGES=(redis-server postgresql docker.io docker-registry skopeo umoci busybox-static docker-compose apache2-utils openssl attr)
+CARGOHOLD_TEST_PACKAGES=(redis-server postgresql docker.io docker-registry skopeo umoci busybox-static docker-compose apache2-utils openssl attr runc)
+# What `npm start` runs on: the embedded Redis, the builder's RUN sandbox (runc) and layer xattrs.
+CARGOHOLD_RUN_PACKAGES=(redis-server runc attr)
 # Filled by bootstrap_system_packages with what it had to install.
 CARGOHOLD_INSTALLED_PACKAGES=()
 
@@ -42,9 +44,10 @@ bootstrap_package_command() {
   esac
 }
 
+# Prints which of the given packages are missing.
 bootstrap_missing_packages() {
   local pkg
-  for pkg in "${CARGOHOLD_TEST_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     if bootstrap_is_debian; then
       [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || echo "$pkg"
     else
@@ -53,10 +56,12 @@ bootstrap_missing_packages() {
   done
 }
 
-# Installs the test tool chain on Debian as root; elsewhere says exactly what is missing.
+# Installs the given packages (default: the test tool chain) on Debian as root; elsewhere says
+# exactly what is missing.
 bootstrap_system_packages() {
   local missing
-  mapfile -t missing < <(bootstrap_missing_packages)
+  (($# > 0)) || set -- "${CARGOHOLD_TEST_PACKAGES[@]}"
+  mapfile -t missing < <(bootstrap_missing_packages "$@")
   [[ ${#missing[@]} -eq 0 ]] && return 0
   if ! bootstrap_is_debian || [[ "$(id -u)" -ne 0 ]]; then
     bootstrap_die "missing system packages: ${missing[*]} (on Debian, as root: apt-get install -y --no-install-recommends ${missing[*]})"

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$CARGOHOLD_ROOT"
 
 bootstrap_require_node
+bootstrap_system_packages "${CARGOHOLD_RUN_PACKAGES[@]}"
 bootstrap_node_deps
 bootstrap_build_if_stale
 exec node dist/apps/embedded/src/main.js "$@"

@@ -1,21 +1,41 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { SandboxError } from './errors';
 import { locateHostTools } from './host-tools';
+import type { HostTools } from './host-tools';
 import { runInSandbox } from './sandbox';
 
-// unshare reports "failed to execute" with 127 once it has entered the (empty) probe root.
-const PROBE_EXIT = 127;
+const run = promisify(execFile);
+
+const INSTALL = 'apt-get install -y runc';
 
 let usable = false;
 
-/** One real sandbox setup on an empty root: namespaces, every mount, chroot and working directory. */
+async function runcVersion(tools: HostTools): Promise<string | null> {
+  try {
+    const { stdout } = await run(tools.runc, ['--version']);
+    if (/^runc version /m.test(stdout)) return null;
+    return `${tools.runc} --version does not report a runc version: ${stdout.trim()} (install with: ${INSTALL})`;
+  } catch (err) {
+    return `${tools.runc} --version failed: ${(err as Error).message} (install with: ${INSTALL})`;
+  }
+}
+
+/**
+ * One real run on a root holding only an empty executable file. runc gets through everything
+ * (namespaces, cgroup, mounts, pivot_root, capabilities, seccomp) up to the final execve, which
+ * the kernel refuses with ENOEXEC: a failure only the fully set-up container can report.
+ */
 async function probe(): Promise<string | null> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cargohold-sandbox-probe-'));
   try {
     const root = path.join(dir, 'root');
     await mkdir(root);
+    await writeFile(path.join(root, 'cargohold-sandbox-probe'), '');
+    await chmod(path.join(root, 'cargohold-sandbox-probe'), 0o755);
     let stderr = '';
     const result = await runInSandbox({
       root,
@@ -27,8 +47,8 @@ async function probe(): Promise<string | null> {
         if (stream === 'stderr') stderr += chunk.toString();
       },
     });
-    if (result.exitCode === PROBE_EXIT) return null;
-    return `the sandbox probe failed (exit code ${result.exitCode}): ${stderr.trim()} (util-linux 2.36 or newer is needed for unshare --root/--wd/--setuid)`;
+    if (result.exitCode !== 0 && stderr.includes('exec format error')) return null;
+    return `the sandbox probe did not reach the command (exit code ${result.exitCode}): ${stderr.trim()}`;
   } catch (err) {
     if (err instanceof SandboxError) return err.message;
     throw err;
@@ -46,7 +66,7 @@ export async function sandboxAvailable(): Promise<string | null> {
   if (process.platform !== 'linux') return `the sandbox needs Linux namespaces; this host runs ${process.platform}`;
   const tools = await locateHostTools();
   if (typeof tools === 'string') return tools;
-  const reason = await probe();
+  const reason = (await runcVersion(tools)) ?? (await probe());
   usable = reason === null;
   return reason;
 }

@@ -4,30 +4,25 @@ import path from 'node:path';
 
 /** Absolute paths of the host programs the sandbox runs (never looked up through the run's PATH). */
 export interface HostTools {
-  sh: string;
-  unshare: string;
+  /** The OCI runtime that creates and runs each container. */
+  runc: string;
+  /** Gives runc a parent-death signal, so that it dies with this process. */
   setpriv: string;
-  mount: string;
-  cp: string;
-  env: string;
+  /** Runs the watchdog that removes this process's containers once it is gone. */
+  sh: string;
+  rm: string;
   touch: string;
   mkfifo: string;
-  hostname: string;
-  ip: string;
 }
 
 // The Debian package of each tool, for the "how to install it" half of an unavailability message.
 const PACKAGES: Record<keyof HostTools, string> = {
-  sh: 'dash',
-  unshare: 'util-linux',
+  runc: 'runc',
   setpriv: 'util-linux',
-  mount: 'mount',
-  cp: 'coreutils',
-  env: 'coreutils',
+  sh: 'dash',
+  rm: 'coreutils',
   touch: 'coreutils',
   mkfifo: 'coreutils',
-  hostname: 'hostname',
-  ip: 'iproute2',
 };
 
 const SEARCH_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];

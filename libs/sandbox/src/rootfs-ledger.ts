@@ -87,12 +87,6 @@ export class RootfsLedger {
     return target;
   }
 
-  /** Host path of an existing directory, or undefined (nothing is created). */
-  async existingDir(inRootPath: string): Promise<string | undefined> {
-    const target = await resolveInRoot(this.root, inRootPath);
-    return (await lstatOrNull(target))?.isDirectory() ? target : undefined;
-  }
-
   private async create(parent: string, hostPath: string, kind: Kind): Promise<void> {
     if (!this.parents.has(parent)) {
       this.parents.set(parent, { before: (await stat(parent, { bigint: true })).mtimeNs });

@@ -1,32 +1,13 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import ts from 'typescript';
 import { createBusyboxRoot, requireBusybox } from './testing/busybox-root';
+import { compileLibrary } from './testing/compile-library';
 
 const run = promisify(execFile);
 const NOBODY = 65534;
-
-/** The library as CommonJS, so that a plain `node` running as another user can load it. */
-async function compileLibrary(out: string): Promise<void> {
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(file);
-      else if (file.endsWith('.ts') && !/spec\.ts$/.test(file)) {
-        const { outputText } = ts.transpileModule(await readFile(file, 'utf8'), {
-          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-        });
-        const target = path.join(out, path.relative(__dirname, file)).replace(/\.ts$/, '.js');
-        await mkdir(path.dirname(target), { recursive: true });
-        await writeFile(target, outputText);
-      }
-    }
-  };
-  await walk(__dirname);
-}
 
 // Runs as the unprivileged user: every scenario's outcome goes to stdout as JSON.
 const RUNNER = `
@@ -60,6 +41,10 @@ function listing(dir, out = []) {
   const after = listing(root).concat(fs.statSync(root, { bigint: true }).mtimeNs + '');
   report.changed = after.filter((line) => !before.includes(line)).map((line) => line.split(' ')[0]);
   report.removed = before.filter((line) => !after.includes(line)).map((line) => line.split(' ')[0]);
+  // The chroot escape of sandbox-security.int-spec.ts, then a new user namespace: both refused.
+  const escape = "cd /; chroot /proc/1 /root/bin/busybox sh -c 'cd /cwd && cd -P ../../../../../../../../.. && " +
+    "/root/bin/busybox chroot . /bin/cat " + process.argv[3] + "'; unshare -U true; echo unshare=$?; grep -c '^Seccomp:.2$' /proc/self/status";
+  report.confined = await capture({ argv: ['/bin/sh', '-c', escape] });
   const controller = new AbortController();
   report.abort = await capture({ signal: controller.signal, argv: ['/bin/sh', '-c', 'sleep 987661 & echo started; wait'],
     onOutput: () => controller.abort() });
@@ -67,7 +52,7 @@ function listing(dir, out = []) {
 })();
 `;
 
-describe('runInSandbox without root (user namespace)', () => {
+describe('runInSandbox without root (runc rootless, user namespace)', () => {
   let scratch: string;
 
   beforeAll(async () => {
@@ -80,7 +65,7 @@ describe('runInSandbox without root (user namespace)', () => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  it('runs as mapped root with the same isolation and cleanup, and refuses non-root USERs', async () => {
+  it('runs as mapped root with the same isolation, seccomp filter and cleanup, and refuses non-root USERs', async () => {
     const root = await createBusyboxRoot(path.join(scratch, 'root'));
     await compileLibrary(path.join(scratch, 'lib'));
     await writeFile(path.join(scratch, 'runner.js'), RUNNER);
@@ -88,10 +73,13 @@ describe('runInSandbox without root (user namespace)', () => {
     if (asRoot) await run('chown', ['-R', `${NOBODY}:${NOBODY}`, root]);
     else await chown(root, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
 
+    const secret = path.join(scratch, 'host-secret');
+    await writeFile(secret, 'host-only secret\n', { mode: 0o644 });
+
     const node = process.execPath;
     const [cmd, ...args] = asRoot
-      ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', node, 'runner.js', root]
-      : [node, 'runner.js', root];
+      ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', node, 'runner.js', root, secret]
+      : [node, 'runner.js', root, secret];
     const { stdout } = await run(cmd, args, { cwd: scratch, env: { PATH: process.env.PATH } });
     const report = JSON.parse(stdout);
 
@@ -104,5 +92,6 @@ describe('runInSandbox without root (user namespace)', () => {
     expect(report.changed.sort()).toEqual(['tmp', 'tmp/new.txt']);
     expect(report.removed).toEqual(['tmp']);
     expect(report.abort.error).toBe('ABORTED');
+    expect(report.confined).toEqual({ exitCode: 0, stdout: 'unshare=1\n1\n' });
   });
 });

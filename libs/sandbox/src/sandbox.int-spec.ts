@@ -136,15 +136,18 @@ describe('runInSandbox', () => {
     expect(missing.stderr).toContain('no-such-command');
   });
 
-  it('gives the command exactly the given environment, nothing from the host', async () => {
+  it('gives the command exactly the given environment, nothing from the host, plus HOME as runc adds it', async () => {
     process.env.CARGOHOLD_SANDBOX_LEAK_CHECK = 'host-value';
     try {
       const env = ['PATH=/usr/bin:/bin', 'FOO=bar', 'EMPTY=', 'WITH_EQUALS=a=b=c', 'SPACES=one two'];
       const out = await capture({ argv: ['env'], env });
-      expect(out.stdout.split('\n').filter(Boolean)).toEqual(env);
+      expect(out.stdout.split('\n').filter(Boolean)).toEqual([...env, 'HOME=/root']);
 
-      const noPath = await capture({ argv: ['/usr/bin/env'], env: ['ONLY=this'] });
-      expect(noPath.stdout.split('\n').filter(Boolean)).toEqual([`PATH=${DEFAULT_PATH}`, 'ONLY=this']);
+      const noPath = await capture({ argv: ['/usr/bin/env'], env: ['ONLY=this'], user: 'app' });
+      expect(noPath.stdout.split('\n').filter(Boolean)).toEqual([`PATH=${DEFAULT_PATH}`, 'ONLY=this', 'HOME=/home/app']);
+
+      const home = await capture({ argv: ['env'], env: ['HOME=/srv', 'PATH=/usr/bin'] });
+      expect(home.stdout.split('\n').filter(Boolean)).toEqual(['HOME=/srv', 'PATH=/usr/bin']);
     } finally {
       delete process.env.CARGOHOLD_SANDBOX_LEAK_CHECK;
     }
@@ -216,11 +219,11 @@ describe('runInSandbox', () => {
     expect(out.stdout.split('\n').slice(1)).toEqual(['16', '1', 'devpts', '']);
   });
 
-  it('mounts sysfs read-only when the image has /sys, showing only the sandbox\'s network', async () => {
+  it('mounts sysfs read-only, showing only the sandbox\'s network, also when the image has no /sys', async () => {
     const root = await freshRoot();
-    await mkdir(path.join(root, 'sys'));
     const out = await capture({ root, argv: sh('ls /sys/class/net; touch /sys/x 2>/dev/null || echo read-only') });
     expect(out.stdout).toBe('lo\nread-only\n');
+    expect(await readdir(root)).not.toContain('sys');
   });
 
   describe('network none', () => {

@@ -1,30 +1,35 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, openSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { closeSync, readFileSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { prepareMountPoints } from './bundle';
 import { SandboxError } from './errors';
-import { HOST_PATH, locateHostTools } from './host-tools';
+import { locateHostTools } from './host-tools';
 import type { HostTools } from './host-tools';
-import { killSandboxTree, trackSandbox, untrackSandbox } from './process-tree';
+import { NOFILE_LIMIT, ociConfig } from './oci-config';
+import { ended, openOutputPipes, readerOf, returnFifos, StderrGate } from './output';
+import type { OutputPipes } from './output';
 import { RootfsLedger } from './rootfs-ledger';
+import { deleteLeftover, killContainer, pidFile, runcError, spawnRun } from './runc';
+import type { Container } from './runc';
 import { cleanInRootPath, resolveInRoot } from './scoped-path';
-import { preparePlan, READY_TOKEN, setupScript } from './setup-plan';
-import type { Plan } from './setup-plan';
 import { resolveExecUser } from './user';
 import type { ExecUser } from './user';
-import { discardFifos, releaseFifos, takeFifos, workspace } from './workspace';
+import { openWorkspace } from './workspace';
+import type { Workspace } from './workspace';
 
 export interface SandboxRun {
   /** The rootfs directory (read-write; the command's changes land here). */
   root: string;
   /** Already resolved: shell form → [...shell, cmd], exec form as given. */
   argv: string[];
-  /** KEY=VALUE list, exactly what the process sees (plus Docker's default PATH when it has none). */
+  /**
+   * KEY=VALUE list, exactly what the process sees, plus Docker's default PATH when it has none and,
+   * when it has no HOME, the one runc adds: the USER's home directory in the image's passwd, else /.
+   */
   env: string[];
   /** Dockerfile USER: 'name', 'uid', 'uid:gid', 'name:group'; resolved against the rootfs. */
   user?: string;
@@ -44,6 +49,7 @@ export interface SandboxRun {
 export interface SandboxResult {
   /** The command's exit status; 128 + signal number when it was killed by a signal. */
   exitCode: number;
+  /** Only when runc itself was ended by this signal (runc reports the command's signals in exitCode). */
   signal?: string;
   /** Wall time of the whole call, setup and cleanup included. */
   durationMs: number;
@@ -51,24 +57,6 @@ export interface SandboxResult {
 
 /** The PATH Docker gives a container whose image sets none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Docker's default capability set: everything else is dropped from the bounding set. */
-const DOCKER_CAPABILITIES = [
-  'chown',
-  'dac_override',
-  'fsetid',
-  'fowner',
-  'mknod',
-  'net_raw',
-  'setgid',
-  'setuid',
-  'setfcap',
-  'setpcap',
-  'net_bind_service',
-  'sys_chroot',
-  'kill',
-  'audit_write',
-];
 
 interface Request {
   argv: string[];
@@ -150,138 +138,74 @@ function assertMappable(user: ExecUser, privileged: boolean, spec: string | unde
   );
 }
 
-/** env -i → setpriv (groups, capabilities) → unshare (chroot, cwd, uid) → the command. */
-function commandLine(tools: HostTools, root: string, request: Request, user: ExecUser, privileged: boolean): string[] {
-  const setpriv = [`--bounding-set=-all,${DOCKER_CAPABILITIES.map((cap) => `+${cap}`).join(',')}`];
-  // In a user namespace setgroups(2) is denied and only root is mapped: nothing to switch to.
-  if (privileged) {
-    const groups = user.supplementaryGids.length > 0 ? `--groups=${user.supplementaryGids.join(',')}` : '--clear-groups';
-    setpriv.unshift(`--regid=${user.gid}`, groups);
-  }
-  const enter = [`--root=${root}`, `--wd=${request.workdir}`, ...(user.uid !== 0 ? [`--setuid=${user.uid}`] : [])];
-  return [tools.env, '-i', '--', ...request.env, tools.setpriv, ...setpriv, '--', tools.unshare, ...enter, '--', ...request.argv];
-}
+let nofile: number | undefined;
 
-function namespaceFlags(privileged: boolean, network: 'none' | 'host'): string[] {
-  return [
-    ...(privileged ? [] : ['--user', '--map-root-user']),
-    '--pid',
-    '--fork',
-    '--kill-child',
-    '--mount',
-    '--propagation',
-    'private',
-    '--uts',
-    '--ipc',
-    ...(network === 'none' ? ['--net'] : []),
-  ];
-}
-
-interface OutputPipes {
-  fifos: [string, string];
-  readEnds: [number, number];
-  writeEnds: [number, number];
-}
-
-/**
- * Real pipes for stdout and stderr. Node's stdio 'pipe' is a socketpair, and opening
- * /dev/stdout on a socket fails (ENXIO), which breaks `echo x > /dev/stderr` in RUN lines.
- * The read ends are non-blocking; with them open, opening the write ends does not block.
- */
-async function openOutputPipes(tools: HostTools): Promise<OutputPipes> {
-  const fifos = await takeFifos(tools.mkfifo);
-  const opened: number[] = [];
+/** Docker's RLIMIT_NOFILE, or this process's hard limit when that is lower. */
+function nofileLimit(): number {
+  if (nofile !== undefined) return nofile;
+  nofile = NOFILE_LIMIT;
   try {
-    for (const name of fifos) opened.push(openSync(name, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
-    for (const name of fifos) opened.push(openSync(name, fsConstants.O_WRONLY));
-  } catch (err) {
-    for (const fd of opened) closeSync(fd);
-    await discardFifos(fifos);
-    throw err;
+    const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (hard && /^\d+$/.test(hard)) nofile = Math.min(NOFILE_LIMIT, Number(hard));
+  } catch {
+    // no /proc: keep Docker's value
   }
-  return { fifos, readEnds: [opened[0], opened[1]], writeEnds: [opened[2], opened[3]] };
+  return nofile;
 }
 
-/** Reuse the FIFOs only when every end is known closed; otherwise retire them. */
-async function returnFifos(fifos: [string, string], drained: Promise<unknown>): Promise<void> {
-  const closed = await Promise.race([drained.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
-  if (closed) releaseFifos(fifos);
-  else await discardFifos(fifos);
-}
-
-function ended(stream: net.Socket): Promise<void> {
-  return new Promise((resolve) => stream.once('close', () => resolve()));
-}
-
-function setupHint(status: string, privileged: boolean): string {
-  if (!/Operation not permitted|Permission denied/.test(status)) return '';
+function setupHint(message: string, privileged: boolean): string {
+  if (!/operation not permitted|permission denied/i.test(message)) return '';
   return privileged
-    ? ' (the kernel refused namespaces or mounts: a builder inside a container needs CAP_SYS_ADMIN and no seccomp/AppArmor block on unshare/mount)'
+    ? ' (the kernel refused namespaces, mounts or cgroups: a builder inside a container needs CAP_SYS_ADMIN, write access to the cgroup filesystem and no seccomp/AppArmor block on unshare/mount)'
     : ' (unprivileged user namespaces look disabled: enable them with sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces, or run the builder as root)';
 }
 
 interface Execution {
-  tools: HostTools;
-  plan: Plan;
-  request: Request;
-  command: string[];
+  container: Container;
+  workspace: Workspace;
   privileged: boolean;
+  argv0: string;
   input: SandboxRun;
 }
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 type StopReason = 'abort' | 'timeout' | 'handler';
 
-function unshareArgs(x: Execution): string[] {
-  const { plan, request } = x;
-  const setup = [plan.fstabEarly, plan.devTemplate, plan.dev, plan.fstabLate, request.hostname, request.network];
-  return [...namespaceFlags(x.privileged, request.network), '--', x.tools.sh, '-c', setupScript(x.tools), 'cargohold-sandbox', ...setup, ...x.command];
-}
-
-function spawnSandbox(x: Execution, pipes: OutputPipes): ChildProcess {
-  try {
-    return spawn(x.tools.unshare, unshareArgs(x), {
-      stdio: ['ignore', pipes.writeEnds[0], 'pipe', pipes.writeEnds[1]],
-      env: { PATH: HOST_PATH, LC_ALL: 'C' },
-    });
-  } finally {
-    // The sandbox holds the write ends now; EOF comes when its last process is gone.
-    for (const fd of pipes.writeEnds) closeSync(fd);
-  }
-}
-
-function readerOf(fd: number): net.Socket {
-  const socket = new net.Socket({ fd, readable: true, writable: false });
-  socket.on('error', () => undefined); // a read error ends the stream like EOF; the exit status still counts
-  return socket;
-}
-
-/** The error for a run that produced no usable exit status, if it did not. */
-function failureOf(x: Execution, stopped: StopReason | undefined, status: string, exit: Exit): SandboxError | undefined {
-  if (stopped === 'abort') {
-    return new SandboxError('ABORTED', 'the sandboxed command was aborted and all its processes were killed', { cause: x.input.signal?.reason });
-  }
-  if (stopped === 'timeout') {
-    return new SandboxError('TIMEOUT', `the sandboxed command did not finish within ${x.input.timeoutMs} ms; all its processes were killed`);
-  }
-  if (status.includes(`${READY_TOKEN}\n`)) return undefined;
-  const why = status.trim() || `unshare ended with ${exit.signal ?? `exit code ${exit.code}`}`;
-  return new SandboxError('SETUP', `sandbox setup failed: ${why}${setupHint(why, x.privileged)}`);
-}
-
 function waitForExit(child: ChildProcess, tools: HostTools): Promise<Exit> {
   return new Promise((resolve, reject) => {
     child.once('error', (err) =>
-      reject(new SandboxError('UNAVAILABLE', `cannot start ${tools.unshare}: ${err.message}`, { cause: err })),
+      reject(new SandboxError('UNAVAILABLE', `cannot start ${tools.runc}: ${err.message}`, { cause: err })),
     );
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
 }
 
-/** Spawns the namespaces, streams output, enforces abort/timeout, and waits for every process. */
+function spawnContainer(x: Execution, pipes: OutputPipes): ChildProcess {
+  try {
+    return spawnRun(x.container, pipes.writeEnds[0], pipes.writeEnds[1]);
+  } finally {
+    // runc and the command hold the write ends now; EOF comes when the last of them is gone.
+    for (const fd of pipes.writeEnds) closeSync(fd);
+  }
+}
+
+/**
+ * runc could not start the command. Like Docker's daemon, a command that cannot be found or
+ * executed gets exit status 127 or 126, with runc's message on its stderr; anything else is SETUP.
+ */
+async function notStarted(x: Execution, exit: Exit, withheld: string): Promise<Exit> {
+  const message = (await runcError(x.container)) ?? (withheld.trim() || `runc ended with ${exit.signal ?? `exit code ${exit.code}`}`);
+  if (message.includes(`exec: ${JSON.stringify(x.argv0)}: `)) {
+    x.input.onOutput?.(Buffer.from(`${message}\n`), 'stderr');
+    return { code: /permission denied/i.test(message) ? 126 : 127, signal: null };
+  }
+  throw new SandboxError('SETUP', `sandbox setup failed: ${message}${setupHint(message, x.privileged)}`);
+}
+
+/** Starts the container, streams output, enforces abort/timeout, and waits for every process. */
 async function execute(x: Execution): Promise<Exit> {
-  const pipes = await openOutputPipes(x.tools);
-  const child = spawnSandbox(x, pipes);
+  const pipes = await openOutputPipes(x.workspace.dir, x.container.tools.mkfifo);
+  const child = spawnContainer(x, pipes);
   const readers = [readerOf(pipes.readEnds[0]), readerOf(pipes.readEnds[1])];
   const drained = Promise.all(readers.map(ended));
 
@@ -289,29 +213,24 @@ async function execute(x: Execution): Promise<Exit> {
   let stopped: StopReason | undefined;
   let handlerError: unknown;
   const stop = (why: StopReason): void => {
-    stopped ??= why;
-    // Once Node has reaped unshare its PID may belong to someone else.
-    if (!exited && child.pid !== undefined) killSandboxTree(child.pid);
+    if (stopped) return;
+    stopped = why;
+    void killContainer(x.container, child, () => exited);
   };
-  if (child.pid !== undefined) trackSandbox(child.pid);
-  child.once('exit', () => {
-    exited = true;
-    if (child.pid !== undefined) untrackSandbox(child.pid);
-  });
+  child.once('exit', () => (exited = true));
 
-  (['stdout', 'stderr'] as const).forEach((stream, i) =>
-    readers[i].on('data', (chunk: Buffer) => {
-      try {
-        x.input.onOutput?.(chunk, stream);
-      } catch (err) {
-        handlerError ??= err;
-        stop('handler');
-      }
-    }),
-  );
-  let status = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => (status += text));
+  const deliver = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    if (handlerError !== undefined) return;
+    try {
+      x.input.onOutput?.(chunk, stream);
+    } catch (err) {
+      handlerError = err;
+      stop('handler');
+    }
+  };
+  const stderr = new StderrGate(pidFile(x.container), deliver('stderr'));
+  readers[0].on('data', deliver('stdout'));
+  readers[1].on('data', (chunk: Buffer) => stderr.push(chunk));
 
   const onAbort = (): void => stop('abort');
   x.input.signal?.addEventListener('abort', onAbort, { once: true });
@@ -319,15 +238,23 @@ async function execute(x: Execution): Promise<Exit> {
   if (x.input.signal?.aborted) stop('abort');
 
   try {
-    const exit = await waitForExit(child, x.tools);
+    const exit = await waitForExit(child, x.container.tools);
+    // Before waiting for EOF: a container whose runc was killed still holds the pipes.
+    await deleteLeftover(x.container);
     await drained;
+    const withheld = stderr.finish();
     if (handlerError !== undefined) throw handlerError;
-    const failure = failureOf(x, stopped, status, exit);
-    if (failure) throw failure;
-    return exit;
+    if (stopped === 'abort') {
+      throw new SandboxError('ABORTED', 'the sandboxed command was aborted and all its processes were killed', { cause: x.input.signal?.reason });
+    }
+    if (stopped === 'timeout') {
+      throw new SandboxError('TIMEOUT', `the sandboxed command did not finish within ${x.input.timeoutMs} ms; all its processes were killed`);
+    }
+    return withheld === undefined ? exit : await notStarted(x, exit, withheld);
   } finally {
     clearTimeout(timer);
     x.input.signal?.removeEventListener('abort', onAbort);
+    stderr.finish();
     for (const reader of readers) reader.destroy();
     await returnFifos(pipes.fifos, drained);
   }
@@ -347,11 +274,11 @@ async function requireTools(): Promise<HostTools> {
 }
 
 /**
- * Runs one Dockerfile RUN command inside `root` in its own PID, mount, UTS, IPC (and, for
- * network 'none', network) namespaces, the way Docker's legacy builder runs it in a container.
- * Resolves with the exit status (non-zero is a result); rejects with SandboxError when the command
- * could not run, was aborted, or timed out. Anything created in the rootfs for the sandbox is
- * removed before the promise settles.
+ * Runs one Dockerfile RUN command inside `root` in a runc container (own PID, mount, UTS, IPC
+ * and, for network 'none', network namespaces; Docker's capabilities, seccomp filtering, masked
+ * paths and devices), the way Docker's legacy builder runs it. Resolves with the exit status
+ * (non-zero is a result); rejects with SandboxError when the command could not run, was aborted,
+ * or timed out. Anything created in the rootfs for the sandbox is removed before the promise settles.
  */
 export async function runInSandbox(input: SandboxRun): Promise<SandboxResult> {
   const started = performance.now();
@@ -376,14 +303,32 @@ async function runInRoot(tools: HostTools, root: string, request: Request, input
   const user = await resolveExecUser(root, input.user);
   assertMappable(user, privileged, input.user);
   await ensureWorkdir(root, request.workdir);
+  const workspace = await openWorkspace(tools);
 
-  const stateDir = await mkdtemp(path.join(workspace(), 'run-'));
+  const bundle = await mkdtemp(path.join(workspace.dir, 'run-'));
   const ledger = new RootfsLedger(root, tools.touch);
   let outcome: { exit?: Exit; error?: unknown } = {};
   try {
-    const plan = await preparePlan({ root, stateDir, ledger, network: request.network, hostname: request.hostname, privileged });
-    const command = commandLine(tools, root, request, user, privileged);
-    outcome = { exit: await execute({ tools, plan, request, command, privileged, input }) };
+    const { files, sysfs } = await prepareMountPoints({ bundle, ledger, network: request.network, hostname: request.hostname, privileged });
+    const container: Container = { tools, id: randomBytes(8).toString('hex'), bundle, state: workspace.state, rootless: !privileged };
+    const config = ociConfig({
+      id: container.id,
+      root,
+      argv: request.argv,
+      env: request.env,
+      cwd: request.workdir,
+      user,
+      hostname: request.hostname,
+      network: request.network,
+      rootless: privileged ? undefined : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+      files,
+      sysfs,
+      nofile: nofileLimit(),
+      arch: process.arch,
+      kernelRelease: os.release(),
+    });
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
+    outcome = { exit: await execute({ container, workspace, privileged, argv0: request.argv[0], input }) };
   } catch (err) {
     outcome = { error: err };
   }
@@ -392,7 +337,7 @@ async function runInRoot(tools: HostTools, root: string, request: Request, input
   } catch (err) {
     outcome.error ??= err;
   }
-  await rm(stateDir, { recursive: true, force: true });
+  await rm(bundle, { recursive: true, force: true });
   if (outcome.error !== undefined || !outcome.exit) throw outcome.error;
   return outcome.exit;
 }

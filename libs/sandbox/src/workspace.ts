@@ -1,23 +1,39 @@
-import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { chmod, mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SandboxError } from './errors';
+import { HOST_PATH } from './host-tools';
+import type { HostTools } from './host-tools';
 
 const run = promisify(execFile);
 
-/** Symlinks every runc container has in /dev. */
-const DEV_LINKS: [string, string][] = [
-  ['fd', '/proc/self/fd'],
-  ['stdin', '/proc/self/fd/0'],
-  ['stdout', '/proc/self/fd/1'],
-  ['stderr', '/proc/self/fd/2'],
-  ['ptmx', 'pts/ptmx'],
-];
+/** This process's private (0700) directory: runc's state root, the run bundles, the output FIFOs. */
+export interface Workspace {
+  dir: string;
+  /** `runc --root`: one state directory per live container. */
+  state: string;
+}
 
-/** Host device nodes bind-mounted into the sandbox's /dev, as Docker's default devices. */
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+/**
+ * Deletes every container in a workspace's state root (killing what still runs, removing its
+ * cgroup), then the workspace. With `watch` it first waits for EOF on stdin, which comes when
+ * the Node process that holds the other end is gone, however it died (SIGKILL included); it
+ * ignores the signals a terminal or a process-group kill would send along.
+ * Arguments: runc, rm, workspace directory, [watch].
+ */
+const CLEANUP = [
+  'if [ "$4" = watch ]; then',
+  "  trap '' HUP INT QUIT TERM PIPE",
+  '  while read -r _; do :; done',
+  'fi',
+  'for id in $("$1" --root "$3/runc" list -q 2>/dev/null); do',
+  '  "$1" --root "$3/runc" delete --force "$id" >/dev/null 2>&1',
+  'done',
+  'exec "$2" -rf -- "$3"',
+].join('\n');
 
 // Per-run files are tiny and short-lived: on tmpfs they cost a fraction of a disk file.
 function baseDir(): string {
@@ -31,8 +47,6 @@ function baseDir(): string {
   }
   return os.tmpdir();
 }
-
-let dir: string | undefined;
 
 /**
  * `cargohold-sandbox-ns<pid namespace>-`: a PID says whether its owner is alive only inside the PID
@@ -57,8 +71,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-// A process killed by a signal never runs its 'exit' handler: its successors clean up after it.
-function removeAbandoned(base: string, mine: string): void {
+// Normally a workspace's watchdog removes it; if the watchdog was killed too, a successor does.
+function removeAbandoned(tools: HostTools, base: string, mine: string): void {
   let names: string[];
   try {
     names = readdirSync(base);
@@ -68,55 +82,53 @@ function removeAbandoned(base: string, mine: string): void {
   for (const name of names) {
     const pid = name.startsWith(mine) ? Number(/^(\d+)-/.exec(name.slice(mine.length))?.[1]) : 0;
     if (!pid || pid === process.pid || isAlive(pid)) continue;
+    // Another user's leftovers fail quietly: not ours to remove.
+    spawnSync(tools.sh, ['-c', CLEANUP, 'cargohold-sandbox-cleanup', tools.runc, tools.rm, path.join(base, name)], {
+      stdio: 'ignore',
+      env: { PATH: HOST_PATH, LC_ALL: 'C' },
+    });
+  }
+}
+
+/** Starts the watchdog of `dir`; resolves once it runs. This process keeps its stdin open until it exits. */
+async function startWatchdog(tools: HostTools, dir: string): Promise<void> {
+  const watchdog = spawn(tools.sh, ['-c', CLEANUP, 'cargohold-sandbox-watchdog', tools.runc, tools.rm, dir, 'watch'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    // Its own session: a Ctrl-C or kill of the builder's process group leaves it to clean up.
+    detached: true,
+    env: { PATH: HOST_PATH, LC_ALL: 'C' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    watchdog.once('spawn', resolve);
+    watchdog.once('error', reject);
+  });
+  watchdog.stdin?.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep this process alive.
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?(): void } | null)?.unref?.();
+}
+
+let opened: Promise<Workspace> | undefined;
+
+/** This process's workspace, created (with its watchdog) on first use. */
+export function openWorkspace(tools: HostTools): Promise<Workspace> {
+  opened ??= (async () => {
+    const base = baseDir();
+    const mine = prefix();
+    removeAbandoned(tools, base, mine);
+    const dir = mkdtempSync(path.join(base, `${mine}${process.pid}-`));
+    const state = path.join(dir, 'runc');
+    mkdirSync(state, { mode: 0o700 });
     try {
-      rmSync(path.join(base, name), { recursive: true, force: true });
-    } catch {
-      // another user's leftovers: not ours to remove
+      await startWatchdog(tools, dir);
+    } catch (err) {
+      spawnSync(tools.rm, ['-rf', '--', dir]);
+      throw new SandboxError('UNAVAILABLE', `cannot start the sandbox watchdog (${tools.sh}): ${(err as Error).message}`, { cause: err });
     }
-  }
-}
-
-/** This process's private (0700) directory for sandbox files, removed when the process exits. */
-export function workspace(): string {
-  if (dir) return dir;
-  const base = baseDir();
-  const mine = prefix();
-  removeAbandoned(base, mine);
-  const created = mkdtempSync(path.join(base, `${mine}${process.pid}-`));
-  process.on('exit', () => rmSync(created, { recursive: true, force: true }));
-  dir = created;
-  return created;
-}
-
-function isCharDevice(p: string): boolean {
-  try {
-    return statSync(p).isCharacterDevice();
-  } catch {
-    return false;
-  }
-}
-
-/** The host devices this machine has (a container host may lack /dev/tty). */
-export const hostDevices = (): string[] => DEVICES.filter((name) => isCharDevice(`/dev/${name}`));
-
-let template: Promise<string> | undefined;
-
-/** The /dev skeleton copied into each sandbox's tmpfs /dev: device mount points, dirs, links. */
-export function devTemplate(): Promise<string> {
-  template ??= (async () => {
-    const target = path.join(workspace(), 'dev');
-    await rm(target, { recursive: true, force: true });
-    await mkdir(target);
-    for (const name of hostDevices()) await writeFile(path.join(target, name), '', { mode: 0o666 });
-    for (const name of ['pts', 'shm', 'mqueue']) await mkdir(path.join(target, name));
-    const links = existsSync('/proc/kcore') ? [...DEV_LINKS, ['core', '/proc/kcore'] as [string, string]] : DEV_LINKS;
-    for (const [name, linkTarget] of links) await symlink(linkTarget, path.join(target, name));
-    // `cp -a` gives the sandbox's /dev this directory's mode: it must not follow our umask.
-    await chmod(target, 0o755);
-    return target;
+    return { dir, state };
   })();
-  template.catch(() => (template = undefined));
-  return template;
+  opened.catch(() => (opened = undefined));
+  return opened;
 }
 
 const free: [string, string][] = [];
@@ -126,12 +138,12 @@ const FIFOS_PER_BATCH = 8;
 /**
  * A stdout/stderr pair of named pipes used by one run at a time. Reused because creating them
  * costs a `mkfifo` process; a FIFO whose every end is closed starts empty on the next open. Mode
- * 0666 so a non-root USER can reopen /dev/stdout (runc chowns its pipes for the same reason); the
+ * 0666 so a non-root USER can reopen /dev/stdout (runc also chowns them to the USER); the
  * directory is private, so nobody else can open them by path.
  */
-export async function takeFifos(mkfifo: string): Promise<[string, string]> {
+export async function takeFifos(dir: string, mkfifo: string): Promise<[string, string]> {
   if (free.length === 0) {
-    const names = Array.from({ length: FIFOS_PER_BATCH * 2 }, () => path.join(workspace(), `fifo-${fifoCount++}`));
+    const names = Array.from({ length: FIFOS_PER_BATCH * 2 }, () => path.join(dir, `fifo-${fifoCount++}`));
     await run(mkfifo, ['-m', '666', '--', ...names]);
     for (let i = 0; i < names.length; i += 2) free.push([names[i], names[i + 1]]);
   }
