@@ -86,7 +86,7 @@ async function main(): Promise<void> {
             ...(await measure(async (noCache) => void (await docker.run(['build', '--network', 'none', ...(noCache ? ['--no-cache'] : []), '-q', '-t', 'bench:1', ctx], { env })))),
           });
         } else {
-          rows.push({ tool: 'dockerd BuildKit (--network none)', cold: null, cached: null, note: 'not measured: the docker CLI here has no buildx plugin (not packaged for this Debian)' });
+          rows.push({ tool: 'dockerd BuildKit (--network none)', cold: null, cached: null, note: 'not measured: the docker CLI has no buildx plugin (Debian packages none; README, "Not done yet", says how the figures were taken)' });
         }
       } finally {
         await dockerd.stop();
