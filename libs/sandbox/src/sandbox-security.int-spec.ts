@@ -4,42 +4,18 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { runInSandbox } from './index';
-import type { SandboxResult, SandboxRun } from './index';
 import { locateHostTools } from './host-tools';
 import { MASKED_PATHS, ociConfig, PIDS_LIMIT } from './oci-config';
 import { createBusyboxRoot, requireBusybox } from './testing/busybox-root';
+import { type CaptureInput, type Captured, captureRun, sh } from './testing/capture';
 import { compileLibrary } from './testing/compile-library';
 
 const run = promisify(execFile);
 
-interface Captured extends SandboxResult {
-  stdout: string;
-  stderr: string;
-}
-
 let scratch: string;
 let shared: string;
 
-async function capture(input: Omit<SandboxRun, 'root' | 'network' | 'env'> & Partial<SandboxRun>): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const result = await runInSandbox({
-    root: shared,
-    network: 'none',
-    env: ['PATH=/bin:/sbin:/usr/bin:/usr/sbin'],
-    timeoutMs: 30_000,
-    ...input,
-    onOutput: (chunk, stream) => {
-      if (stream === 'stdout') stdout += chunk.toString();
-      else stderr += chunk.toString();
-      input.onOutput?.(chunk, stream);
-    },
-  });
-  return { ...result, stdout, stderr };
-}
-
-const sh = (script: string): string[] => ['/bin/sh', '-c', script];
+const capture = (input: CaptureInput): Promise<Captured> => captureRun(shared, input);
 
 /** Host processes whose command line carries `marker`. */
 function survivors(marker: string): string[] {

@@ -5,13 +5,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PATH, runInSandbox, SandboxError, sandboxAvailable } from './index';
-import type { SandboxResult, SandboxRun } from './index';
 import { createBusyboxRoot, requireBusybox } from './testing/busybox-root';
-
-interface Captured extends SandboxResult {
-  stdout: string;
-  stderr: string;
-}
+import { type CaptureInput, type Captured, captureRun, sh } from './testing/capture';
 
 let scratch: string;
 let shared: string;
@@ -20,25 +15,7 @@ async function freshRoot(): Promise<string> {
   return createBusyboxRoot(await mkdtemp(path.join(scratch, 'root-')));
 }
 
-async function capture(run: Omit<SandboxRun, 'root' | 'network' | 'env'> & Partial<SandboxRun>): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const result = await runInSandbox({
-    root: shared,
-    network: 'none',
-    env: ['PATH=/bin:/sbin:/usr/bin:/usr/sbin'],
-    timeoutMs: 30_000,
-    ...run,
-    onOutput: (chunk, stream) => {
-      if (stream === 'stdout') stdout += chunk.toString();
-      else stderr += chunk.toString();
-      run.onOutput?.(chunk, stream);
-    },
-  });
-  return { ...result, stdout, stderr };
-}
-
-const sh = (script: string): string[] => ['/bin/sh', '-c', script];
+const capture = (input: CaptureInput): Promise<Captured> => captureRun(shared, input);
 
 async function rejection(promise: Promise<unknown>): Promise<SandboxError> {
   try {
