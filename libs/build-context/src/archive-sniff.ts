@@ -2,9 +2,8 @@ import { constants } from 'node:fs';
 import { Readable } from 'node:stream';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
+import { type Compression, detectCompression } from '@cargohold/oci';
 import { readFileNoFollow } from './fs-util';
-import type { Compression } from './tar-unpack';
-import { detectCompression } from './tar-unpack';
 
 const BLOCK = 512;
 const CHECKSUM_AT = 148;

@@ -151,7 +151,7 @@ describe('extractContext', () => {
   it('refuses bzip2 and other compressions it cannot read, clearly', async () => {
     const { ctx } = await sandbox();
     await expect(extractContext(streamOf(Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(512)])), ctx)).rejects.toThrow(
-      'build context is bzip2-compressed, which is not supported; send it uncompressed or gzip-compressed',
+      'build context is bzip2-compressed, which is not supported yet; send it uncompressed or gzip-compressed',
     );
   });
 

@@ -3,7 +3,6 @@ import { parseIdLine } from './chown';
 import { copyInto, normalizeDest } from './copy-into';
 import { CopyError } from './errors';
 import { cleanRelative } from '@cargohold/context-index';
-import { detectCompression } from './tar-unpack';
 import { buildTar } from './testing/fixtures';
 import type { ResolvedSource } from './types';
 import { fileNameFor } from './url-source';
@@ -91,14 +90,6 @@ describe('archive sniffing', () => {
     expect(isTarHeader(Buffer.alloc(512))).toBe(false);
     expect(isTarHeader(Buffer.from('just some text'.padEnd(600, '.')))).toBe(false);
     expect(isTarHeader(archive.subarray(0, 100))).toBe(false);
-  });
-
-  it('recognises compressions by magic number', () => {
-    expect(detectCompression(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0]))).toBe('gzip');
-    expect(detectCompression(Buffer.from('BZh91AY'))).toBe('bzip2');
-    expect(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))).toBe('xz');
-    expect(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0]))).toBe('zstd');
-    expect(detectCompression(Buffer.from('plain'))).toBe('none');
   });
 });
 

@@ -1,86 +1,7 @@
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { ArchiveError, UnsafeArchiveError } from '@cargohold/oci';
+import { ArchiveError, decompress, UnsafeArchiveError } from '@cargohold/oci';
 import * as tar from 'tar-stream';
 import { cleanRelative } from '@cargohold/context-index';
 import type { TreeEntry, TreeWriter } from './tree-writer';
-
-export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
-
-/** Recognises a compressed stream by its magic number (moby's DetectCompression). */
-export function detectCompression(head: Uint8Array): Compression {
-  const starts = (...magic: number[]): boolean => magic.every((byte, i) => head[i] === byte);
-  if (starts(0x1f, 0x8b, 0x08)) return 'gzip';
-  if (starts(0x42, 0x5a, 0x68)) return 'bzip2';
-  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return 'xz';
-  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'zstd';
-  return 'none';
-}
-
-const MAGIC_BYTES = 6;
-
-/**
- * The bytes of `source`, gunzipped when they start with the gzip magic. Other compressions are
- * refused: Node has no bzip2 or xz decoder, and zstd only from Node 22.
- */
-export async function* plainBytes(source: AsyncIterable<Buffer>, label: string): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
-  try {
-    const head: Buffer[] = [];
-    let headLength = 0;
-    let ended = false;
-    while (headLength < MAGIC_BYTES) {
-      const next = await it.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      head.push(next.value);
-      headLength += next.value.length;
-    }
-    const first = Buffer.concat(head);
-    const compression = detectCompression(first);
-    if (compression === 'none') {
-      if (first.length > 0) yield first;
-      if (!ended) for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
-      return;
-    }
-    if (compression !== 'gzip') {
-      throw new ArchiveError(
-        `${label} is ${compression}-compressed, which is not supported; send it uncompressed or gzip-compressed`,
-      );
-    }
-    yield* gunzip(first, ended ? null : it, label);
-  } finally {
-    // Stops (and for a Readable, destroys) the source when the reader gives up early.
-    await it.return?.();
-  }
-}
-
-async function* gunzip(first: Buffer, rest: AsyncIterator<Buffer> | null, label: string): AsyncGenerator<Buffer> {
-  const input = Readable.from(
-    (async function* () {
-      yield first;
-      if (rest) for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-    })(),
-  );
-  const inflater = createGunzip({ chunkSize: 256 * 1024 });
-  let inputError: unknown = null;
-  input.once('error', (err) => {
-    inputError = err;
-    inflater.destroy(err);
-  });
-  input.pipe(inflater);
-  try {
-    for await (const chunk of inflater) yield chunk as Buffer;
-  } catch (err) {
-    if (inputError !== null) throw inputError;
-    throw new ArchiveError(`${label} is not valid gzip data: ${(err as Error).message}`);
-  } finally {
-    input.destroy();
-    inflater.destroy();
-  }
-}
 
 export interface UnpackOptions {
   /** Names the archive in messages (`build context`, `archive /app.tar`). */
@@ -153,7 +74,8 @@ export async function unpackTar(source: AsyncIterable<Buffer>, options: UnpackOp
 
   try {
     let size = 0;
-    for await (const chunk of plainBytes(source, label)) {
+    // Plain or gzip; other compressions are refused (Node has no bzip2 or xz decoder).
+    for await (const chunk of decompress(source, { compression: null, compressedBytes: 0 }, label)) {
       size += chunk.length;
       if (size > maxBytes) throw tooLarge();
       // The extractor may have been destroyed by a refused entry while we waited for input.
