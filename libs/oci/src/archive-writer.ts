@@ -150,15 +150,15 @@ async function* blobBytes(blob: ArchivePlan['blobs'][number], openBlob: OpenBlob
 }
 
 async function* archiveBytes(plan: ArchivePlan, openBlob: OpenBlob): AsyncGenerator<Buffer> {
-  yield encodeTarHeader({ name: 'blobs/', type: 'directory', size: 0, mode: 0o755, mtime: FIXED_MTIME });
-  yield encodeTarHeader({ name: 'blobs/sha256/', type: 'directory', size: 0, mode: 0o755, mtime: FIXED_MTIME });
+  yield encodeTarHeader({ name: 'blobs', type: 'directory', size: 0, mode: 0o755, uid: 0, gid: 0, mtime: FIXED_MTIME });
+  yield encodeTarHeader({ name: 'blobs/sha256', type: 'directory', size: 0, mode: 0o755, uid: 0, gid: 0, mtime: FIXED_MTIME });
   for (const blob of plan.blobs) {
-    yield encodeTarHeader({ name: `blobs/sha256/${blob.hex}`, type: 'file', size: blob.size, mode: 0o644, mtime: FIXED_MTIME });
+    yield encodeTarHeader({ name: `blobs/sha256/${blob.hex}`, type: 'file', size: blob.size, mode: 0o644, uid: 0, gid: 0, mtime: FIXED_MTIME });
     yield* blobBytes(blob, openBlob);
     yield tarPadding(blob.size);
   }
   for (const file of plan.metadata) {
-    yield encodeTarHeader({ name: file.name, type: 'file', size: file.content.length, mode: 0o644, mtime: FIXED_MTIME });
+    yield encodeTarHeader({ name: file.name, type: 'file', size: file.content.length, mode: 0o644, uid: 0, gid: 0, mtime: FIXED_MTIME });
     yield file.content;
     yield tarPadding(file.content.length);
   }

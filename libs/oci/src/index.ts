@@ -2,6 +2,7 @@ export * from './archive-errors';
 export * from './archive-reader';
 export { COMPRESSION_MAGIC_LENGTH, type Compression, decompress, type DecompressProgress, detectCompression } from './compression.util';
 export * from './archive-writer';
+export { END_OF_ARCHIVE, encodeTarHeader, paxRecord, tarPadding, type TarEntryHeader, type TarEntryType } from './tar-header.util';
 export * from './digest';
 export * from './image-config';
 export * from './layer-inspector';

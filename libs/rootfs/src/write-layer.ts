@@ -14,8 +14,8 @@ import type { LayerPlanItem } from './layer-plan';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, parentOf } from './paths';
 import { resolveRoot } from './snapshot';
 import { TimeSlicer } from './time-slicer';
-import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from './tar-header';
-import type { TarEntryHeader } from './tar-header';
+import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '@cargohold/oci';
+import type { TarEntryHeader } from '@cargohold/oci';
 import { readXattrs } from './xattr';
 
 export interface WriteLayerOptions {

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
-import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../tar-header';
-import type { TarEntryHeader } from '../tar-header';
+import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '@cargohold/oci';
+import type { TarEntryHeader } from '@cargohold/oci';
 
 /** Temp directories for one test file, removed by `cleanup()` (call it in afterAll/afterEach). */
 export class TempDirs {

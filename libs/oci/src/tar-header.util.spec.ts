@@ -1,7 +1,7 @@
 import * as tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SIZE, END_OF_ARCHIVE, encodeTarHeader, paxRecord, tarPadding } from './tar-header';
-import type { TarEntryHeader } from './tar-header';
+import { BLOCK_SIZE, END_OF_ARCHIVE, encodeTarHeader, paxRecord, tarPadding } from './tar-header.util';
+import type { TarEntryHeader } from './tar-header.util';
 
 interface Decoded {
   header: tar.Header;
