@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, startSystem, writeDockerArchive } from '@cargohold/testing';
+import { busyboxImage, dockerCli, startDockerd, startSystem, writeDockerArchive } from '@cargohold/testing';
 
 type System = Awaited<ReturnType<typeof startSystem>>;
 type Cli = ReturnType<typeof dockerCli>;
@@ -182,6 +182,197 @@ describe('docker container commands (containers as pins) through the real docker
     expect(lines((await docker.run(['image', 'rm', imageId.slice(7, 19)])).stdout)).toEqual([`Deleted: ${imageId}`]);
   });
 });
+
+const RENAME_FAILED = (name: string) => `Error: failed to rename container named ${name}`;
+
+/**
+ * `docker rename`, `docker container prune` and `docker info`'s container counts. Texts are
+ * dockerd's (daemon/rename.go, daemon/prune.go, the CLI's prune output), and the last test runs
+ * one script against cargohold and a real dockerd and compares what the CLI printed.
+ */
+describe('docker rename, docker container prune and docker info through the real docker CLI', () => {
+  let system: System;
+  let docker: Cli;
+  let dir: string;
+  let imageId: string;
+
+  const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const fail = (args: string[]) => docker.run(args, { allowFailure: true });
+  const create = async (...args: string[]) => (await docker.run(['create', ...args, 'busybox'])).stdout.trim();
+  const names = async () => lines((await docker.run(['ps', '-a', '--format', '{{.Names}}'])).stdout);
+  const counts = async () => (await docker.run(['info', '--format', '{{.Containers}} {{.ContainersStopped}} {{.ContainersRunning}} {{.ContainersPaused}}'])).stdout.trim();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cargohold-e2e-rename-prune-'));
+    system = await startSystem();
+    docker = dockerCli(system.dockerHost);
+    const written = await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
+    imageId = written.images[0].id;
+    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+  }, 300_000);
+
+  afterAll(async () => {
+    await docker?.dispose();
+    await system?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('docker info counts every container as stopped, none running or paused', async () => {
+    expect(await counts()).toBe('0 0 0 0');
+    await create('--name', 'counted-1');
+    await create('--name', 'counted-2');
+    expect(await counts()).toBe('2 2 0 0');
+    const text = lines((await docker.run(['info'])).stdout);
+    expect(text).toEqual(expect.arrayContaining(['Containers: 2', 'Running: 0', 'Paused: 0', 'Stopped: 2']));
+    await docker.run(['rm', 'counted-1', 'counted-2']);
+    expect(await counts()).toBe('0 0 0 0');
+  });
+
+  it('docker rename and docker container rename move the name and keep the container', async () => {
+    const id = await create('--name', 'old');
+    const renamed = await docker.run(['rename', 'old', 'new']);
+    expect([renamed.stdout, renamed.stderr]).toEqual(['', '']);
+    expect((await docker.run(['container', 'inspect', 'new', '--format', '{{.Id}} {{.Name}}'])).stdout.trim()).toBe(`${id} /new`);
+    await docker.run(['container', 'rename', id.slice(0, 12), 'newer']);
+    expect(await names()).toEqual(['newer']);
+    // The old name is free again.
+    await create('--name', 'old');
+    expect(await names()).toEqual(['old', 'newer']);
+  });
+
+  it('docker rename fails as dockerd does: unknown, taken, invalid and unchanged names', async () => {
+    const taken = (await docker.run(['container', 'inspect', 'newer', '--format', '{{.Id}}'])).stdout.trim();
+    const unknown = await fail(['rename', 'nope', 'other']);
+    expect(unknown.code).toBe(1);
+    expect(lines(unknown.stderr)).toEqual(['Error response from daemon: No such container: nope', RENAME_FAILED('nope')]);
+    const conflict = await fail(['rename', 'old', 'newer']);
+    expect(conflict.code).toBe(1);
+    expect(lines(conflict.stderr)).toEqual([
+      `Error response from daemon: Error when allocating new name: Conflict. The container name "/newer" is already in use by container "${taken}". You have to remove (or rename) that container to be able to reuse that name.`,
+      RENAME_FAILED('old'),
+    ]);
+    const invalid = await fail(['rename', 'old', 'bad name']);
+    expect(invalid.code).toBe(1);
+    expect(lines(invalid.stderr)).toEqual(['Error response from daemon: Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', RENAME_FAILED('old')]);
+    const same = await fail(['rename', 'old', 'old']);
+    expect(same.code).toBe(1);
+    expect(lines(same.stderr)).toEqual(['Error response from daemon: Renaming a container with the same name as its current name', RENAME_FAILED('old')]);
+    expect(await names()).toEqual(['old', 'newer']);
+  });
+
+  it('POST /containers/{id}/rename answers 204, or dockerd\'s 404 / 409 / 400 with its JSON message', async () => {
+    const api = (container: string, name?: string) => request(system.url).post(`/v1.47/containers/${container}/rename`).query(name === undefined ? {} : { name });
+    expect((await api('old', 'api-name')).status).toBe(204);
+    expect((await api('/api-name', '/old')).status).toBe(204);
+    expect(await api('nope', 'x1').then((r) => [r.status, r.body])).toEqual([404, { message: 'No such container: nope' }]);
+    expect((await api('old', 'newer')).status).toBe(409);
+    expect(await api('old', '_x').then((r) => [r.status, r.body])).toEqual([400, { message: 'Error when allocating new name: Invalid container name (/_x), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed' }]);
+    expect(await api('old').then((r) => [r.status, r.body])).toEqual([400, { message: 'Neither old nor new names may be empty' }]);
+    expect(await names()).toEqual(['old', 'newer']);
+  });
+
+  it('docker container prune -f removes what the filters match and prints the CLI\'s report', async () => {
+    await docker.run(['rm', 'old', 'newer']);
+    const tmp = await create('--name', 'tmp', '-l', 'tier=tmp');
+    const web = await create('--name', 'web', '-l', 'tier=web', '-l', 'keep');
+    const none = await docker.run(['container', 'prune', '-f', '--filter', 'label=tier=nope']);
+    expect(none.stdout).toBe('Total reclaimed space: 0B\n');
+    const byLabel = await docker.run(['container', 'prune', '-f', '--filter', 'label=tier=tmp']);
+    expect(byLabel.stdout).toBe(`Deleted Containers:\n${tmp}\n\nTotal reclaimed space: 0B\n`);
+    const notKeep = await docker.run(['container', 'prune', '-f', '--filter', 'label!=keep']);
+    expect(notKeep.stdout).toBe('Total reclaimed space: 0B\n');
+    // until: only what was created at or before the cut-off goes.
+    const cut = (Date.now() / 1000).toFixed(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await create('--name', 'late');
+    const until = await docker.run(['container', 'prune', '-f', '--filter', `until=${cut}`]);
+    expect(until.stdout).toBe(`Deleted Containers:\n${web}\n\nTotal reclaimed space: 0B\n`);
+    expect(await names()).toEqual(['late']);
+    expect((await docker.run(['container', 'prune', '-f', '--filter', 'until=1h'])).stdout).toBe('Total reclaimed space: 0B\n');
+    expect((await docker.run(['container', 'prune', '-f'])).stdout).toBe(`Deleted Containers:\n${late}\n\nTotal reclaimed space: 0B\n`);
+    expect(await names()).toEqual([]);
+  });
+
+  it('prune filters other than label, label! and until are dockerd\'s 400; the API answers PruneReport JSON', async () => {
+    await create('--name', 'survivor');
+    const bogus = await fail(['container', 'prune', '-f', '--filter', 'name=survivor']);
+    expect(bogus.code).toBe(1);
+    expect(lines(bogus.stderr)).toEqual(["Error response from daemon: invalid filter 'name'"]);
+    const twice = await fail(['container', 'prune', '-f', '--filter', 'until=1h', '--filter', 'until=2h']);
+    expect(lines(twice.stderr)).toEqual(['Error response from daemon: more than one until filter specified']);
+    const api = await request(system.url).post('/v1.47/containers/prune').query({ filters: '{"label":{"nope":true}}' });
+    expect([api.status, api.body]).toEqual([200, { ContainersDeleted: null, SpaceReclaimed: 0 }]);
+    expect(await names()).toEqual(['survivor']);
+    await docker.run(['rm', 'survivor']);
+  });
+
+  it('prune releases the pin: an image untagged with rm -f while pinned can then be removed', async () => {
+    const id = await create('--name', 'pinner');
+    const forced = await docker.run(['image', 'rm', '-f', 'busybox']);
+    expect(lines(forced.stdout)).toContain('Untagged: busybox:latest');
+    const blocked = await fail(['image', 'rm', imageId]);
+    expect(blocked.stderr).toContain(`image is being used by stopped container ${id.slice(0, 12)}`);
+    expect((await docker.run(['container', 'prune', '-f'])).stdout).toBe(`Deleted Containers:\n${id}\n\nTotal reclaimed space: 0B\n`);
+    expect(lines((await docker.run(['image', 'rm', imageId])).stdout)).toEqual([`Deleted: ${imageId}`]);
+    expect(await counts()).toBe('0 0 0 0');
+  });
+
+  it('prints what a real dockerd prints for the same rename, prune and info commands', async () => {
+    const dockerd = await startDockerd();
+    expect(dockerd, 'dockerd must start on this machine (package docker.io)').not.toBeNull();
+    const theirs = dockerCli(dockerd!.host);
+    try {
+      await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+      await theirs.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+      const [ours, real] = await Promise.all([script(docker), script(theirs)]);
+      expect(ours).toEqual(real);
+    } finally {
+      await theirs.dispose();
+      await dockerd?.stop();
+    }
+  });
+});
+
+/**
+ * The same commands for cargohold and dockerd, as a transcript (exit code, stdout, stderr) with
+ * container IDs replaced by names and the prune report's IDs sorted (dockerd walks a map).
+ * Leaves no containers behind. Only cases where dockerd 20.10 (Debian's) and current moby agree.
+ */
+async function script(cli: Cli): Promise<string[]> {
+  const ids = new Map<string, string>();
+  const transcript: string[] = [];
+  const step = async (...args: string[]) => {
+    const { code, stdout, stderr } = await cli.run(args, { allowFailure: true });
+    transcript.push(`$ docker ${args.join(' ')}\n[${code}]\n${stdout}${stderr}`);
+    return stdout.trim();
+  };
+  const create = async (name: string, ...labels: string[]) => ids.set(await step('create', '--name', name, ...labels.flatMap((l) => ['-l', l]), 'busybox'), name);
+
+  await step('info', '--format', '{{.Containers}} {{.ContainersStopped}} {{.ContainersRunning}} {{.ContainersPaused}}');
+  await create('alpha', 'x=1', 'y=2');
+  await create('beta', 'x=1');
+  await create('gamma');
+  await step('rename', 'alpha', 'delta');
+  await step('rename', 'delta', 'beta');
+  await step('rename', 'nope', 'epsilon');
+  await step('rename', 'beta', 'bad name');
+  await step('rename', 'beta', '/beta');
+  await step('rename', 'beta', 'a');
+  await step('ps', '-a', '--format', '{{.Names}}');
+  await step('info', '--format', '{{.Containers}} {{.ContainersStopped}} {{.ContainersRunning}} {{.ContainersPaused}}');
+  // Two label! values: only a container with both is kept.
+  await step('container', 'prune', '-f', '--filter', 'label!=x=1', '--filter', 'label!=y=2');
+  await step('container', 'prune', '-f', '--filter', 'label=nope');
+  await step('ps', '-a', '--format', '{{.Names}}');
+  await create('zeta', 'x=1');
+  await step('container', 'prune', '-f', '--filter', 'label=x=1');
+  await step('info', '--format', '{{.Containers}} {{.ContainersStopped}} {{.ContainersRunning}} {{.ContainersPaused}}');
+  return transcript.map((entry) => {
+    let out = entry;
+    for (const [id, name] of ids) out = out.replaceAll(id, `<${name}>`);
+    return out.replace(/(Deleted Containers:\n)([^]*?)(\n\n)/, (_m, head: string, body: string, tail: string) => head + body.split('\n').sort().join('\n') + tail);
+  });
+}
 
 const ADMIN_TOKEN = 'e2e-containers-admin-token-0123456789abcdef';
 

@@ -23,4 +23,8 @@ describe('dockerRouteNeeds for container routes', () => {
     expect(needs('DELETE', '/containers/*', 'web')).toEqual([{ kind: 'signed-in' }]);
     for (const action of ['start', 'attach', 'wait']) expect(needs('POST', '/containers/*', `web/${action}`)).toEqual([{ kind: 'signed-in' }]);
   });
+
+  it('container prune needs any valid token, as docker rm does', () => {
+    expect(needs('POST', '/containers/prune')).toEqual([{ kind: 'signed-in' }]);
+  });
 });

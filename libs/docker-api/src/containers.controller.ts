@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { BadRequestException, Controller, Delete, Get, Header, HttpCode, HttpException, HttpStatus, NotFoundException, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONTAINERS_DO_NOT_RUN, ContainersService } from '@cargohold/image-store';
-import type { ContainerCreateResponse, ContainerInspect } from '@cargohold/image-store';
+import type { ContainerCreateResponse, ContainerInspect, ContainerPruneReport } from '@cargohold/image-store';
 import { DockerErrorFilter } from './docker-error.filter';
 import { boolParam, stringParam } from './query.util';
 
@@ -16,8 +16,8 @@ const RUNTIME_POSTS = new Set(['stop', 'restart', 'kill', 'pause', 'unpause', 'e
 const RUNTIME_GETS = new Set(['logs', 'top', 'stats', 'export', 'changes']);
 
 /**
- * The container half of the Docker Engine API, for containers as pins: create, list, inspect
- * and remove work on records; start, attach and wait answer that nothing runs here. Per
+ * The container half of the Docker Engine API, for containers as pins: create, list, inspect,
+ * rename, remove and prune work on records; start, attach and wait answer that nothing runs here. Per
  * container routes take the rest of the path, as ImagesController does, so a name given with
  * its leading slash (`docker rm /web` → `/containers//web`) still reaches the handler.
  */
@@ -54,6 +54,13 @@ export class ContainersController {
     return JSON.stringify(list);
   }
 
+  /** A static route: Fastify matches it before `POST /containers/*`, as dockerd's router does. */
+  @Post('prune')
+  @HttpCode(200)
+  prune(@Query() q: Query): Promise<ContainerPruneReport> {
+    return this.containers.prune(stringParam(q.filters));
+  }
+
   @Get('*')
   async getByName(@Req() req: FastifyRequest): Promise<ContainerInspect> {
     const [name, action] = splitAction(req);
@@ -75,9 +82,12 @@ export class ContainersController {
   }
 
   @Post('*')
-  async postByName(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async postByName(@Req() req: FastifyRequest, @Query() q: Query, @Res() reply: FastifyReply): Promise<void> {
     const [name, action] = splitAction(req);
     switch (action) {
+      case 'rename':
+        await this.containers.rename(name, stringParam(q.name) ?? '');
+        return reply.status(204).send();
       case 'start':
         await this.containers.refuseToStart(name);
         throw notSupported();

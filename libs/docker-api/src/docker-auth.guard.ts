@@ -75,10 +75,12 @@ export function dockerRouteNeeds(method: string, route: string, params: Record<s
       const image = (body as { Image?: unknown } | null | undefined)?.Image;
       return typeof image === 'string' && image ? [{ kind: 'image', input: image, action: 'pull' }] : SIGNED_IN;
     }
+    // Containers pin images and hold nothing else: pruning them is as open as `docker rm`.
     case 'GET /containers/json':
     case 'GET /containers/*':
     case 'POST /containers/*':
     case 'DELETE /containers/*':
+    case 'POST /containers/prune':
       return SIGNED_IN;
     case 'GET /system/df':
       return SIGNED_IN;

@@ -1,7 +1,7 @@
 import { Controller, Get, Post, Query, UseFilters } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BuildCacheEntity, ImageEntity } from '@cargohold/db';
-import { ContainersService, ImageCatalogService, parseDockerFilters, filterBool, parseTimestamp } from '@cargohold/image-store';
+import { ContainersService, ImageCatalogService, parseDockerFilters, filterBool, pruneUntil } from '@cargohold/image-store';
 import { JobProducer } from '@cargohold/queue';
 import { JobName, type PruneOptions, type PruneResult } from '@cargohold/queue-contracts';
 import { DockerErrorFilter } from './docker-error.filter';
@@ -12,10 +12,10 @@ type Query = Record<string, unknown>;
 /** `until`, `label`, `label!` as dockerd reads them for a prune; `until` fixed to an instant here. */
 function pruneFilters(raw: string | undefined, accepted: string[]): Pick<PruneOptions, 'until' | 'labels' | 'labelsNot'> & { filters: Map<string, string[]> } {
   const filters = parseDockerFilters(raw, accepted);
-  const until = filters.get('until')?.[0];
+  const until = pruneUntil(filters);
   return {
     filters,
-    until: until === undefined ? undefined : new Date(parseTimestamp(until)).toISOString(),
+    until: until === undefined ? undefined : new Date(until).toISOString(),
     labels: filters.get('label') ?? [],
     labelsNot: filters.get('label!') ?? [],
   };

@@ -3,6 +3,7 @@ import { Controller, Get, Head, Header, Inject, UseFilters } from '@nestjs/commo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
 import { ImageEntity } from '@cargohold/db';
+import { ContainersService } from '@cargohold/image-store';
 import { API_VERSION, CARGOHOLD_VERSION, MIN_API_VERSION } from './api-version';
 import { DockerErrorFilter } from './docker-error.filter';
 
@@ -27,6 +28,7 @@ export class SystemController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly containers: ContainersService,
   ) {}
 
   @Get('_ping')
@@ -68,12 +70,14 @@ export class SystemController {
   @Get('info')
   async info() {
     const images = await this.dataSource.getRepository(ImageEntity).count();
+    const containers = await this.containers.count();
     return {
       ID: 'cargohold',
-      Containers: 0,
+      // Containers are pins that never run: every one counts as stopped.
+      Containers: containers,
       ContainersRunning: 0,
       ContainersPaused: 0,
-      ContainersStopped: 0,
+      ContainersStopped: containers,
       Images: images,
       Driver: 'cargohold',
       DriverStatus: [

@@ -4,6 +4,12 @@ export interface ContainerCreateResponse {
   Warnings: string[];
 }
 
+/** `POST /containers/prune` answer (api/types/container PruneReport): null when nothing was deleted. */
+export interface ContainerPruneReport {
+  ContainersDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
 /** `GET /containers/json` item: the fields `docker ps` reads (api/types/container Summary). */
 export interface ContainerSummary {
   Id: string;

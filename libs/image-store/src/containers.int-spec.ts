@@ -292,4 +292,138 @@ describe.each(TEST_DIALECTS)('containers (pins) on $name', ({ open }) => {
     await tagging.tag('moving-b:1', 'moving', '1');
     expect((await containers.list({ all: true, filters: '{"name":["^mover$"]}' }))[0]).toMatchObject({ Image: first.config.digest, ImageID: first.config.digest });
   });
+
+  it('rename moves the name: the new one resolves, the old one is free again, the ID stays', async () => {
+    const { Id } = await create('base:1', 'rn-old');
+    await containers.rename('rn-old', 'rn-new');
+    expect(await containers.inspect('rn-new')).toMatchObject({ Id, Name: '/rn-new' });
+    expect(await failure(containers.inspect('rn-old'))).toEqual({ kind: 'not-found', message: 'No such container: rn-old' });
+    const { Id: reused } = await create('base:1', 'rn-old');
+    expect(reused).not.toBe(Id);
+    // By ID prefix and with slashes on either side, as dockerd accepts them.
+    await containers.rename(Id.slice(0, 12), '/rn-slashed');
+    await containers.rename('/rn-slashed', ' rn-trimmed ');
+    expect((await containers.inspect(Id)).Name).toBe('/rn-trimmed');
+  });
+
+  it('rename answers with daemon/rename.go\'s statuses and texts', async () => {
+    const { Id: owner } = await create('base:1', 'rn-owner');
+    await create('base:1', 'rn-mover');
+    expect(await failure(containers.rename('rn-nope', 'x1'))).toEqual({ kind: 'not-found', message: 'No such container: rn-nope' });
+    expect(await failure(containers.rename('rn-mover', 'rn-owner'))).toEqual({
+      kind: 'conflict',
+      message: `Error when allocating new name: Conflict. The container name "/rn-owner" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+    });
+    expect(await failure(containers.rename('rn-mover', 'bad name'))).toEqual({
+      kind: 'invalid',
+      message: 'Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+    });
+    expect(await failure(containers.rename('rn-mover', 'a'))).toEqual({
+      kind: 'invalid',
+      message: 'Error when allocating new name: Invalid container name (/a), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+    });
+    for (const same of ['rn-mover', '/rn-mover']) {
+      expect(await failure(containers.rename('rn-mover', same))).toEqual({ kind: 'invalid', message: 'Renaming a container with the same name as its current name' });
+    }
+    for (const [from, to] of [['rn-mover', ''], ['rn-mover', '/'], ['', 'x1'], ['rn-nope', ' ']]) {
+      expect(await failure(containers.rename(from, to))).toEqual({ kind: 'invalid', message: 'Neither old nor new names may be empty' });
+    }
+    expect((await containers.inspect('rn-mover')).Name).toBe('/rn-mover');
+    expect((await containers.inspect('rn-owner')).Id).toBe(owner);
+  });
+
+  it('of renames and creates racing for one name, exactly one gets it; the others are 409s', async () => {
+    const movers = await Promise.all(['rr-1', 'rr-2', 'rr-3'].map((n) => create('base:1', n)));
+    const results = await Promise.allSettled([
+      ...['rr-1', 'rr-2', 'rr-3'].map((n) => containers.rename(n, 'rr-prize')),
+      ...Array.from({ length: 3 }, () => create('base:1', 'rr-prize')),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as ImageStoreError).kind).toBe('conflict');
+    expect(await ds.getRepository(ContainerEntity).countBy({ name: 'rr-prize' })).toBe(1);
+    // A losing rename left its container under its old name.
+    for (const [i, { Id }] of movers.entries()) expect(['rr-prize', `rr-${i + 1}`]).toContain((await containers.inspect(Id)).Name.slice(1));
+  });
+
+  it('count is every container (info reports them all as stopped)', async () => {
+    const before = await containers.count();
+    await create('base:1', 'counted');
+    expect(await containers.count()).toBe(before + 1);
+    expect(await containers.count()).toBe(await ds.getRepository(ContainerEntity).count());
+  });
+
+  describe('prune', () => {
+    const rows = () => ds.getRepository(ContainerEntity);
+    // Each test starts from an empty table, since prune without filters takes everything.
+    const clear = async () => {
+      await containers.prune();
+      expect(await rows().count()).toBe(0);
+    };
+    const sorted = (ids: string[] | null) => [...(ids ?? [])].sort();
+
+    it('removes every container (none ever runs) and reports their IDs; nothing left is null', async () => {
+      await create('base:1', 'p-a');
+      await create('base:1', 'p-b');
+      const all = (await rows().find()).map((c) => c.id);
+      expect(all.length).toBeGreaterThan(2);
+      const report = await containers.prune();
+      expect(report.SpaceReclaimed).toBe(0);
+      expect(sorted(report.ContainersDeleted)).toEqual(sorted(all));
+      expect(await rows().count()).toBe(0);
+      expect(await containers.prune()).toEqual({ ContainersDeleted: null, SpaceReclaimed: 0 });
+    });
+
+    it('label=k, label=k=v and label!= narrow it as daemon/prune.go matchLabels does', async () => {
+      await clear();
+      const both = await create('base:1', 'p-both', { Labels: { x: '1', y: '2' } });
+      const onlyX = await create('base:1', 'p-x', { Labels: { x: '1' } });
+      const other = await create('base:1', 'p-other', { Labels: { x: '2' } });
+      // The image's own label counts too (org.example.from=image, merged in at create).
+      const prune = (f: object) => containers.prune(JSON.stringify(f));
+      expect(await prune({ label: { nope: true } })).toEqual({ ContainersDeleted: null, SpaceReclaimed: 0 });
+      expect(await prune({ label: { 'x=1': true, y: true } })).toEqual({ ContainersDeleted: [both.Id], SpaceReclaimed: 0 });
+      // Two label! values: only a container carrying all of them is kept.
+      const more = await create('base:1', 'p-both2', { Labels: { x: '1', y: '2' } });
+      expect(sorted((await prune({ 'label!': { 'x=1': true, 'y=2': true } })).ContainersDeleted)).toEqual(sorted([onlyX.Id, other.Id]));
+      expect((await prune({ 'label!': ['x'] })).ContainersDeleted).toBeNull();
+      expect((await prune({ label: ['org.example.from=image'] })).ContainersDeleted).toEqual([more.Id]);
+    });
+
+    it('until keeps what was created after the cut-off (timestamp, RFC 3339 or duration)', async () => {
+      await clear();
+      const old = await create('base:1', 'p-old');
+      await rows().update({ id: old.Id }, { createdAt: Date.parse('2020-01-01T00:00:00Z') });
+      const fresh = await create('base:1', 'p-fresh');
+      expect((await containers.prune('{"until":{"2019-12-31T23:59:59Z":true}}')).ContainersDeleted).toBeNull();
+      expect(await containers.prune('{"until":{"1h":true}}')).toEqual({ ContainersDeleted: [old.Id], SpaceReclaimed: 0 });
+      expect((await containers.prune(`{"until":["${Math.floor(Date.now() / 1000) + 60}"]}`)).ContainersDeleted).toEqual([fresh.Id]);
+    });
+
+    it('refuses other filters, two until values and a bad time with dockerd\'s 400 texts, removing nothing', async () => {
+      await clear();
+      await create('base:1', 'p-kept');
+      expect(await failure(containers.prune('{"name":{"p-kept":true}}'))).toEqual({ kind: 'invalid', message: "invalid filter 'name'" });
+      expect(await failure(containers.prune('{"until":{"1h":true,"2h":true}}'))).toEqual({ kind: 'invalid', message: 'more than one until filter specified' });
+      expect(await failure(containers.prune('{"until":["soon"]}'))).toEqual({ kind: 'invalid', message: 'failed to parse value as time or duration: "soon"' });
+      expect(await rows().count()).toBe(1);
+    });
+
+    it('releases the pin: an image untagged with rm -f while pinned is then removable', async () => {
+      await clear();
+      const img = image('prunepin', { tags: ['prunepin:1'] });
+      await commits.commit(img);
+      await create('prunepin:1', 'p-pinner');
+      await removal.remove('prunepin:1', { force: true });
+      expect((await failure(removal.remove(img.config.digest))).message).toContain('image is being used by stopped container');
+      await containers.prune();
+      expect(await removal.remove(img.config.digest)).toEqual([{ Deleted: img.config.digest }]);
+    });
+
+    it('concurrent prunes report each container once', async () => {
+      await clear();
+      const made = await Promise.all(Array.from({ length: 6 }, () => create('base:1')));
+      const reports = await Promise.all([containers.prune(), containers.prune(), containers.prune()]);
+      expect(sorted(reports.flatMap((r) => r.ContainersDeleted ?? []))).toEqual(sorted(made.map((m) => m.Id)));
+    });
+  });
 });

@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { DataSource, LessThanOrEqual, QueryFailedError, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { ContainerEntity, ImageEntity } from '@cargohold/db';
 import { formatPlatform, parsePlatform, platformMatches, type Platform } from '@cargohold/oci';
 import { CONTAINER_NAME_MAX, generateContainerId, generateContainerName, shortContainerId, validateContainerName } from './container-names.util';
-import type { ContainerCreateResponse, ContainerInspect, ContainerSummary } from './container.types';
-import { filterBool, matchLabels, parseDockerFilters, type DockerFilters } from './docker-filters.util';
+import type { ContainerCreateResponse, ContainerInspect, ContainerPruneReport, ContainerSummary } from './container.types';
+import { filterBool, matchLabels, matchNoLabels, parseDockerFilters, pruneUntil, type DockerFilters } from './docker-filters.util';
 import { goRegexpMatch } from './go-regexp.util';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageReferencesRepository } from './image-references.repository';
-import { conflict, invalid, notFound } from './image-store.errors';
+import { conflict, ImageStoreError, invalid, notFound } from './image-store.errors';
 
 /** What every operation that would run a container answers (HTTP 501). */
 export const CONTAINERS_DO_NOT_RUN = 'not supported: cargohold stores images and does not run containers';
@@ -18,6 +18,8 @@ export const CONTAINERS_DO_NOT_RUN = 'not supported: cargohold stores images and
 export const CONTAINER_LIST_FILTERS = [
   'ancestor', 'before', 'exited', 'expose', 'health', 'id', 'is-task', 'isolation', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume',
 ] as const;
+/** dockerd's accepted `docker container prune` filter keys (daemon/prune.go). */
+export const CONTAINER_PRUNE_FILTERS = ['label', 'label!', 'until'] as const;
 const STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 const HEALTHS = ['none', 'starting', 'healthy', 'unhealthy'];
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -149,7 +151,66 @@ export class ContainersService {
   /** `docker rm [-f] [-v]`: a pin never runs, so force and volumes change nothing. */
   async remove(idOrName: string): Promise<void> {
     const container = await this.resolve(idOrName);
-    await this.dataSource.manager.delete(ContainerEntity, { id: container.id });
+    await this.deletePin(container.id);
+  }
+
+  /**
+   * `docker container prune`: every container is stopped (none ever runs), so all that match
+   * the filters go, as dockerd's ContainerPrune removes every non-running one: created at or
+   * before `until`, and labels as daemon/prune.go's matchLabels judges them. A pin has no
+   * writable layer, so nothing is reclaimed.
+   */
+  async prune(rawFilters?: string): Promise<ContainerPruneReport> {
+    const filters = parseDockerFilters(rawFilters, CONTAINER_PRUNE_FILTERS);
+    const until = pruneUntil(filters);
+    const rows = await this.dataSource.getRepository(ContainerEntity).find({
+      select: ['id', 'config'],
+      where: until === undefined ? {} : { createdAt: LessThanOrEqual(Math.floor(until)) },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    const deleted: string[] = [];
+    for (const row of rows) {
+      const labels = (JSON.parse(row.config) as ContainerConfig).Labels ?? {};
+      if (!pruneLabelsMatch(filters, labels)) continue;
+      // One removed meanwhile (docker rm, another prune) is not reported twice, as dockerd skips a failed removal.
+      if (await this.deletePin(row.id)) deleted.push(row.id);
+    }
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 };
+  }
+
+  /**
+   * `docker rename`, in daemon/rename.go's order and texts: empty names, the container, the same
+   * name, then the new name's validity and owner. One UPDATE under the name's unique constraint,
+   * so of a rename and a create (or two renames) racing for a name exactly one gets it.
+   */
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const oldGiven = idOrName.trim();
+    const newGiven = newName.trim();
+    if (!stripSlash(oldGiven) || !stripSlash(newGiven)) throw invalid('Neither old nor new names may be empty');
+    const container = await this.resolve(oldGiven);
+    const canonical = newGiven.startsWith('/') ? newGiven : `/${newGiven}`;
+    if (canonical === `/${container.name}`) throw invalid('Renaming a container with the same name as its current name');
+    let name: string;
+    try {
+      name = validateContainerName(canonical);
+    } catch (error) {
+      rethrowAllocating(error);
+    }
+    const em = this.dataSource.manager;
+    let renamed: number | undefined;
+    try {
+      renamed = (await em.update(ContainerEntity, { id: container.id }, { name })).affected;
+    } catch (error) {
+      // The unique constraint refused it: a create or rename took the name first.
+      if (error instanceof QueryFailedError) await this.assertNameFree(name, em).catch(rethrowAllocating);
+      throw error;
+    }
+    if (!renamed) throw notFound(`No such container: ${oldGiven}`);
+  }
+
+  /** `docker info`'s Containers: every pin, all of them stopped. */
+  async count(): Promise<number> {
+    return this.dataSource.getRepository(ContainerEntity).count();
   }
 
   /**
@@ -159,7 +220,13 @@ export class ContainersService {
   async refuseToStart(idOrName: string): Promise<void> {
     const container = await this.resolve(idOrName);
     const hostConfig = JSON.parse(container.hostConfig) as HostConfig;
-    if (hostConfig.AutoRemove === true) await this.dataSource.manager.delete(ContainerEntity, { id: container.id });
+    if (hostConfig.AutoRemove === true) await this.deletePin(container.id);
+  }
+
+  /** Removes the record, which is all that pins its image; false when it was already gone. */
+  private async deletePin(id: string): Promise<boolean> {
+    const result = await this.dataSource.manager.delete(ContainerEntity, { id });
+    return (result.affected ?? 0) > 0;
   }
 
   /**
@@ -305,6 +372,24 @@ export class ContainersService {
  */
 export async function firstContainerUsing(imageId: string, em: EntityManager): Promise<ContainerEntity | null> {
   return em.findOne(ContainerEntity, { where: { imageId }, order: { createdAt: 'ASC', id: 'ASC' } });
+}
+
+/**
+ * daemon/prune.go's matchLabels: every `label` present, and not every `label!` present (with
+ * two `label!` values a container carrying only one of them is still pruned).
+ */
+function pruneLabelsMatch(filters: DockerFilters, labels: Record<string, string>): boolean {
+  return matchLabels(filters.get('label') ?? [], labels) && matchNoLabels(filters.get('label!') ?? [], labels);
+}
+
+/** dockerd wraps what reserveName answers for a rename, keeping its status. */
+function rethrowAllocating(error: unknown): never {
+  if (error instanceof ImageStoreError) throw new ImageStoreError(error.kind, `Error when allocating new name: ${error.message}`);
+  throw error;
+}
+
+function stripSlash(name: string): string {
+  return name.startsWith('/') ? name.slice(1) : name;
 }
 
 const NOT_CONFIG = new Set(['HostConfig', 'NetworkingConfig']);

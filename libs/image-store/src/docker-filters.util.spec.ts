@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterBool, globMatch, matchLabels, parseDockerFilters, parseTimestamp } from './docker-filters.util';
+import { filterBool, globMatch, matchLabels, matchNoLabels, parseDockerFilters, parseTimestamp, pruneUntil } from './docker-filters.util';
 
 describe('parseDockerFilters', () => {
   it('reads the map form the CLI sends and the legacy list form', () => {
@@ -34,6 +34,25 @@ describe('matchLabels', () => {
     expect(matchLabels(['a=1', 'b'], { a: '1', b: '' })).toBe(true);
     expect(matchLabels(['a=2'], { a: '1' })).toBe(false);
     expect(matchLabels(['a'], null)).toBe(false);
+  });
+});
+
+describe('matchNoLabels (prune label!=)', () => {
+  it('keeps only what carries every unwanted pair, as dockerd prunes', () => {
+    expect(matchNoLabels([], { a: '1' })).toBe(true);
+    expect(matchNoLabels(['a=1'], { a: '1' })).toBe(false);
+    expect(matchNoLabels(['a=1'], { a: '2' })).toBe(true);
+    expect(matchNoLabels(['a=1', 'b=2'], { a: '1' })).toBe(true);
+    expect(matchNoLabels(['a=1', 'b=2'], { a: '1', b: '2' })).toBe(false);
+    expect(matchNoLabels(['a'], null)).toBe(true);
+  });
+});
+
+describe('pruneUntil', () => {
+  it('takes at most one until, as dockerd', () => {
+    expect(pruneUntil(new Map())).toBeUndefined();
+    expect(pruneUntil(new Map([['until', ['1700000000']]]))).toBe(1_700_000_000_000);
+    expect(() => pruneUntil(new Map([['until', ['1h', '2h']]]))).toThrow('more than one until filter specified');
   });
 });
 

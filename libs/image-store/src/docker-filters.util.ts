@@ -52,9 +52,20 @@ export function matchLabels(wanted: readonly string[], labels: Record<string, st
   });
 }
 
-/** Like `MatchKVList` but for `label!=`: true when none of the pairs is present. */
+/**
+ * dockerd's `label!=` for prunes (daemon/prune.go's matchLabels): an object is kept only when it
+ * carries every one of the pairs; with two `label!` values, one carrying only one of them goes.
+ */
 export function matchNoLabels(unwanted: readonly string[], labels: Record<string, string> | null | undefined): boolean {
-  return unwanted.every((entry) => !matchLabels([entry], labels));
+  return unwanted.length === 0 || !matchLabels(unwanted, labels);
+}
+
+/** dockerd's getUntilFromPruneFilters: at most one `until`, as epoch milliseconds. */
+export function pruneUntil(filters: DockerFilters): number | undefined {
+  const values = filters.get('until');
+  if (!values) return undefined;
+  if (values.length > 1) throw invalid('more than one until filter specified');
+  return parseTimestamp(values[0]);
 }
 
 const DURATION_UNIT: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
