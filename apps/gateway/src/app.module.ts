@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@cargohold/auth';
 import { DockerApiModule } from '@cargohold/docker-api';
+import { MetricsModule } from '@cargohold/metrics';
 import { NativeApiModule } from '@cargohold/native-api';
 import { RegistryApiModule } from '@cargohold/registry-api';
 import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingModule, QueueModule, RegistryClientModule } from '@cargohold/platform';
@@ -18,6 +19,7 @@ import { BlobStoreModule, ConfigModule, DatabaseModule, HealthModule, LoggingMod
     DockerApiModule,
     NativeApiModule,
     RegistryApiModule,
+    MetricsModule,
   ],
 })
 export class AppModule {}

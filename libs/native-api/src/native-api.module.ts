@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { AuthModule } from '@cargohold/auth';
 import { PruneSchedulesModule } from '@cargohold/platform';
 import { GcJobsService } from './gc-jobs.service';
@@ -21,7 +21,10 @@ import { TokensController } from './tokens.controller';
 })
 export class NativeApiModule {}
 
-/** Builds the native API's OpenAPI document from the running application (call before listen). */
-export function publishOpenApi(app: INestApplication): void {
-  app.get(OpenApiDocumentService).build(app, [NativeApiModule]);
+/**
+ * Builds the native API's OpenAPI document from the running application (call before listen),
+ * with the routes of `also` (other modules served under the same admin tokens, such as /metrics).
+ */
+export function publishOpenApi(app: INestApplication, also: Array<Type<unknown>> = []): void {
+  app.get(OpenApiDocumentService).build(app, [NativeApiModule, ...also]);
 }
