@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Query, UseFilters } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BuildCacheEntity, ImageEntity } from '@cargohold/db';
 import { ContainersService, ImageCatalogService, parseDockerFilters, filterBool, pruneUntil } from '@cargohold/image-store';
@@ -36,6 +36,7 @@ export class PruneController {
   ) {}
 
   @Post('images/prune')
+  @HttpCode(200)
   async pruneImages(@Query() q: Query): Promise<{ ImagesDeleted: PruneResult['ImagesDeleted'] | null; SpaceReclaimed: number }> {
     const { filters, ...rest } = pruneFilters(stringParam(q.filters), ['dangling', 'until', 'label', 'label!']);
     const result = await this.producer.follow({ name: JobName.Prune, data: { target: 'images', danglingOnly: filterBool(filters, 'dangling', true), ...rest } }, () => undefined);
@@ -43,6 +44,7 @@ export class PruneController {
   }
 
   @Post('build/prune')
+  @HttpCode(200)
   async pruneBuildCache(@Query() q: Query): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
     const { filters: _filters, ...rest } = pruneFilters(stringParam(q.filters), ['until', 'label', 'label!', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private']);
     void boolParam(q.all);

@@ -9,11 +9,11 @@ import type { AppConfig } from '@cargohold/config';
 export interface LoggingOptions {
   /** Service name written into every line (`"name":"gateway"`); the embedded mode interleaves four. */
   app: string;
-  /** One line per HTTP request (gateway only; probes excluded). */
+  /** One line per HTTP request (gateway only; health probes and metrics scrapes excluded). */
   requestLogging?: boolean;
 }
 
-const PROBES = new Set(['/healthz', '/readyz']);
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Middleware sees `req.url` relative to its mount point; `originalUrl` is the routed path. */
 function isProbe(req: IncomingMessage & { originalUrl?: string }): boolean {
