@@ -50,6 +50,29 @@ describe('prune and sweep', () => {
     expect(await idOf('busybox')).toMatch(/^sha256:/);
   });
 
+  it('a dry run lists exactly what the prune then deletes, untagged parents included', async () => {
+    const ctx = path.join(dir, 'chain');
+    mkdirSync(ctx, { recursive: true });
+    const dockerfile = (last: string) => ['FROM busybox', 'RUN echo one > /one', 'RUN echo two > /two', `RUN echo ${last} > /three`, ''].join('\n');
+    writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile('first'));
+    await docker.run(['build', '-q', '-t', 'chain:1', ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    // The same tag built again from changed steps: the old image and the intermediate images only it used are dangling.
+    writeFileSync(path.join(ctx, 'Dockerfile'), ['FROM busybox', 'RUN echo other > /one', ''].join('\n'));
+    await docker.run(['build', '-q', '-t', 'chain:1', ctx], { env: { DOCKER_BUILDKIT: '0' } });
+
+    const res = await fetch(`${system.url}/api/v1/gc/prune`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dryRun: true, danglingOnly: true }) });
+    expect(res.status).toBe(200);
+    const dry = (await res.json()) as { ImagesDeleted: Array<{ Deleted?: string }>; SpaceReclaimed: number };
+    const listed = dry.ImagesDeleted.flatMap((r) => (r.Deleted ? [r.Deleted] : [])).sort();
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    expect((await ids()).filter((id) => listed.includes(id)).sort()).toEqual(listed);
+
+    const pruned = await docker.run(['image', 'prune', '-f']);
+    const deleted = [...pruned.stdout.matchAll(/deleted: (sha256:[0-9a-f]{64})/g)].map((m) => m[1]).sort();
+    expect(deleted).toEqual(listed);
+    expect(await idOf('chain:1')).toMatch(/^sha256:/);
+  });
+
   it('until= keeps images created after the cut-off', async () => {
     const old = await writeDockerArchive(path.join(dir, 'old.tar'), [{ ...multiLayerImage('old:1', 2), created: '2020-01-01T00:00:00Z' }], { format: 'oci' });
     const fresh = await writeDockerArchive(path.join(dir, 'fresh.tar'), [{ ...multiLayerImage('fresh:1', 2), created: new Date().toISOString() }], { format: 'oci' });

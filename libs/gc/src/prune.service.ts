@@ -6,6 +6,14 @@ import type { PruneOptions, PruneResult } from '@cargohold/queue-contracts';
 
 type Record_ = { Untagged?: string; Deleted?: string };
 
+/** What a dry run needs to follow the removal: every image's parent and size, references and pins. */
+interface StoreView {
+  images: Map<string, Pick<ImageEntity, 'id' | 'parentId' | 'size'>>;
+  pinned: Set<string>;
+  /** Images some tag or digest reference names. */
+  referenced: Set<string>;
+}
+
 /**
  * `docker image prune` (dangling images, or with `-a` every image no container uses, narrowed by
  * `until` and label filters), `docker builder prune` (build cache entries and the intermediate
@@ -38,14 +46,10 @@ export class PruneService {
   private async pruneImages(options: PruneOptions): Promise<PruneResult> {
     const records: Record_[] = [];
     if (options.keepNewestTags !== undefined) records.push(...(await this.untagAllButNewest(options.keepNewestTags, options.dryRun)));
-    const candidates = await this.imageCandidates(options);
+    const { candidates, store } = await this.imageCandidates(options);
+    if (options.dryRun) return { ...this.simulate(candidates, store, records), CachesDeleted: [], dryRun: true };
     let reclaimed = 0;
     for (const image of candidates) {
-      if (options.dryRun) {
-        records.push({ Deleted: image.id });
-        reclaimed += image.size;
-        continue;
-      }
       try {
         // -a takes images with tags too: their references go first (force: they may span repositories).
         // Force: an image's references may span repositories; containers were ruled out above and
@@ -73,7 +77,7 @@ export class PruneService {
    * untagged parents go with them); with -a, every image. Images a container uses are never
    * candidates; filters narrow by creation time and labels.
    */
-  private async imageCandidates(options: PruneOptions): Promise<ImageEntity[]> {
+  private async imageCandidates(options: PruneOptions): Promise<{ candidates: ImageEntity[]; store: StoreView }> {
     const em = this.dataSource.manager;
     const until = options.until ? Date.parse(options.until) : undefined;
     const images = await em.find(ImageEntity, {
@@ -82,15 +86,46 @@ export class PruneService {
       order: { created: 'DESC' },
     });
     const pinned = new Set((await em.find(ContainerEntity, { select: ['imageId'] })).map((c) => c.imageId));
-    const parents = new Set((await em.createQueryBuilder(ImageEntity, 'i').select('DISTINCT i.parent_id', 'parent').where('i.parent_id IS NOT NULL').getRawMany<{ parent: string }>()).map((r) => r.parent));
+    const family = await em.find(ImageEntity, { select: ['id', 'parentId', 'size'] });
+    const parents = new Set(family.flatMap((i) => (i.parentId ? [i.parentId] : [])));
+    const references = await this.refs.allReferences();
     // dockerd's dangling: no tag (digest references do not count), and nothing built on it.
-    const tagged = new Set([...(await this.refs.allReferences()).entries()].filter(([, refs]) => refs.some((r) => r.kind === 'tag')).map(([id]) => id));
-    return images.filter((image) => {
+    const tagged = new Set([...references.entries()].filter(([, refs]) => refs.some((r) => r.kind === 'tag')).map(([id]) => id));
+    const store: StoreView = { images: new Map(family.map((i) => [i.id, i])), pinned, referenced: new Set([...references.entries()].filter(([, refs]) => refs.length).map(([id]) => id)) };
+    const candidates = images.filter((image) => {
       if (pinned.has(image.id)) return false;
       if (options.danglingOnly && (tagged.has(image.id) || parents.has(image.id))) return false;
       const labels = JSON.parse(image.labels || '{}') as Record<string, string>;
       return matchLabels(options.labels, labels) && matchNoLabels(options.labelsNot, labels);
     });
+    return { candidates, store };
+  }
+
+  /**
+   * A dry run: what the removal would delete, candidates and the parents they take along, by the
+   * removal's own rules (a parent goes when nothing references it, no container uses it and every
+   * image built on it goes too), without changing anything.
+   */
+  private simulate(candidates: readonly ImageEntity[], store: StoreView, records: Record_[]): Pick<PruneResult, 'ImagesDeleted' | 'SpaceReclaimed'> {
+    const children = new Map<string, string[]>();
+    for (const image of store.images.values()) if (image.parentId) children.set(image.parentId, [...(children.get(image.parentId) ?? []), image.id]);
+    const gone = new Set<string>();
+    let reclaimed = 0;
+    const remove = (image: Pick<ImageEntity, 'id' | 'size'>): void => {
+      gone.add(image.id);
+      records.push({ Deleted: image.id });
+      reclaimed += image.size;
+    };
+    for (const candidate of candidates) {
+      if (gone.has(candidate.id) || (children.get(candidate.id) ?? []).some((child) => !gone.has(child))) continue;
+      remove(candidate);
+      for (let parent = store.images.get(candidate.parentId ?? ''); parent && !gone.has(parent.id); parent = store.images.get(parent.parentId ?? '')) {
+        if (store.referenced.has(parent.id) || store.pinned.has(parent.id)) break;
+        if ((children.get(parent.id) ?? []).some((child) => !gone.has(child))) break;
+        remove(parent);
+      }
+    }
+    return { ImagesDeleted: records, SpaceReclaimed: reclaimed };
   }
 
   /** Schedules: in every repository, untag all but the `keep` most recently set tags. */
