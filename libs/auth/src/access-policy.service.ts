@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { parseAuthorization } from './authorization-header.util';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
 import { ApiTokenService } from './api-token.service';
 import type { Action, Principal, ScopeGrant } from './auth.types';
@@ -53,6 +54,20 @@ export class AccessPolicy {
    */
   canListCatalog(principal: Principal): boolean {
     return principal.catalog === true || allowsEverywhere(principal, 'pull');
+  }
+
+  /**
+   * The gate of everything that manages the installation (the native API, /metrics): with
+   * authentication on, an `Authorization: Bearer` secret holding `admin` on `**`. Throws 401
+   * without a valid one and 403 naming `task` ("manage API tokens") for a token without admin.
+   */
+  async requireAdministrator(authorization: string | undefined, task: string): Promise<void> {
+    if (!this.enabled) return;
+    const auth = parseAuthorization(authorization);
+    if (auth?.scheme !== 'bearer') throw new UnauthorizedException('authentication required: send Authorization: Bearer <API token>');
+    const principal = await this.authenticate(auth.token);
+    if (!principal) throw new UnauthorizedException('the bearer token is not valid: unknown, expired or revoked');
+    if (!this.canAdminister(principal)) throw new ForbiddenException(`the token "${principal.name}" may not ${task}: that takes the admin action on "**"`);
   }
 
   /** The principal a secret stands for (admin token or live API token), or null. */

@@ -1,7 +1,7 @@
-import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AccessPolicy, parseAuthorization } from '@cargohold/auth';
+import { AccessPolicy } from '@cargohold/auth';
 
 /**
  * `/metrics` shows the whole installation (image and job counts, traffic by route), so with
@@ -14,15 +14,7 @@ export class MetricsAuthGuard implements CanActivate {
   constructor(@Inject(AccessPolicy) private readonly policy: AccessPolicy) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.policy.enabled) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const auth = parseAuthorization(request.headers.authorization);
-    if (auth?.scheme !== 'bearer') throw new UnauthorizedException('authentication required: send Authorization: Bearer <API token>');
-    const principal = await this.policy.authenticate(auth.token);
-    if (!principal) throw new UnauthorizedException('the bearer token is not valid: unknown, expired or revoked');
-    if (!this.policy.canAdminister(principal)) {
-      throw new ForbiddenException(`the token "${principal.name}" may not read metrics: that takes the admin action on "**"`);
-    }
+    await this.policy.requireAdministrator(context.switchToHttp().getRequest<FastifyRequest>().headers.authorization, 'read metrics');
     return true;
   }
 }

@@ -1,8 +1,8 @@
-import { ForbiddenException, Injectable, SetMetadata, UnauthorizedException } from '@nestjs/common';
+import { Injectable, SetMetadata } from '@nestjs/common';
 import type { CanActivate, CustomDecorator, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { AccessPolicy, parseAuthorization } from '@cargohold/auth';
+import { AccessPolicy } from '@cargohold/auth';
 
 const TASK_KEY = 'cargohold:native-api-task';
 
@@ -21,16 +21,9 @@ export class NativeApiAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.policy.enabled) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const auth = parseAuthorization(request.headers.authorization);
-    if (auth?.scheme !== 'bearer') throw new UnauthorizedException('authentication required: send Authorization: Bearer <API token>');
-    const principal = await this.policy.authenticate(auth.token);
-    if (!principal) throw new UnauthorizedException('the bearer token is not valid: unknown, expired or revoked');
-    if (!this.policy.canAdminister(principal)) {
-      const task = this.reflector.getAllAndOverride<string | undefined>(TASK_KEY, [context.getHandler(), context.getClass()]) ?? 'manage API tokens';
-      throw new ForbiddenException(`the token "${principal.name}" may not ${task}: that takes the admin action on "**"`);
-    }
+    const task = this.reflector.getAllAndOverride<string | undefined>(TASK_KEY, [context.getHandler(), context.getClass()]) ?? 'manage API tokens';
+    await this.policy.requireAdministrator(request.headers.authorization, task);
     return true;
   }
 }
