@@ -86,6 +86,7 @@ function layer(imageId: string, position: number): ImageLayerEntity {
     mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
     blobSize: BIG + position,
     contentSize: BIG * 2 + position,
+    verified: true,
   });
 }
 
@@ -173,6 +174,31 @@ describe.each(dialects)('metadata schema on $name', ({ fresh }) => {
     expect(await em.findOneByOrFail(RepoDigestEntity, { repositoryId: repo.id, digest: manifest.digest })).toEqual(
       repoDigest(repo.id, manifest.digest, img.id),
     );
+  });
+
+  it('marks layer rows a registry push wrote as unverified when the verified column arrives', async () => {
+    // Back to the schema before VerifiedLayers, with rows as each writer left them.
+    const last = migrations[migrations.length - 1];
+    expect(new last().name).toBe('VerifiedLayers1796300000000');
+    await ds.undoLastMigration({ transaction: 'all' });
+    const img = image(digestOf('before-verified'));
+    await ds.manager.save(img);
+    const insert = (position: number, blobSize: number, contentSize: number) =>
+      ds.query(
+        ds.options.type === 'postgres'
+          ? 'INSERT INTO image_layer (image_id, position, diff_id, blob_digest, media_type, blob_size, content_size) VALUES ($1, $2, $3, $4, $5, $6, $7)'
+          : 'INSERT INTO image_layer (image_id, position, diff_id, blob_digest, media_type, blob_size, content_size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [img.id, position, digestOf(`bv-d${position}`), digestOf(`bv-b${position}`), 'application/vnd.oci.image.layer.v1.tar+gzip', blobSize, contentSize],
+      );
+    await insert(0, 1000, 2500); // pulled: unpacked size read from the gzip layer
+    await insert(1, 10_240, 9000); // loaded: plain tar, headers and end blocks count in the blob only
+    await insert(2, 777, 777); // pushed: the compressed size stood in for the content size
+
+    expect(await runMigrations(ds)).toEqual(['VerifiedLayers1796300000000']);
+
+    const rows = await ds.manager.find(ImageLayerEntity, { where: { imageId: img.id }, order: { position: 'ASC' } });
+    expect(rows.map((r) => r.verified)).toEqual([true, true, false]);
+    expect(await pendingSchemaChanges(ds)).toEqual([]);
   });
 
   it('fills column defaults for labels, os and architecture', async () => {

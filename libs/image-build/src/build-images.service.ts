@@ -13,6 +13,11 @@ export interface BuildLayer {
   mediaType: string;
   diffId: string;
   contentSize: number;
+  /**
+   * false for a base image's layer pushed through the registry API and not yet verified (ADR
+   * 0010): images built on it carry that on, so the claimed diff ID never becomes a trusted fact.
+   */
+  verified?: boolean;
 }
 
 /** An image as a build step sees it: its ID (null before the first commit of a FROM scratch stage), config and layers. */
@@ -42,8 +47,9 @@ export class BuildImagesService {
   ) {}
 
   /**
-   * An image's config and layers. Both follow from its ID (the config's digest) and never change,
-   * so they are remembered: a cached build loads the same few images step after step. Callers
+   * An image's config and layers. Both follow from its ID (the config's digest) and never change
+   * (but for a pushed layer's verification), so they are remembered: a cached build loads the same
+   * few images step after step. Callers
    * check that the image still exists (a cache lookup does) before they ask.
    */
   async load(imageId: string): Promise<ImageState> {
@@ -59,10 +65,13 @@ export class BuildImagesService {
     const state: ImageState = {
       id: image.id,
       config: parseImageConfig(Buffer.from(image.config, 'utf8')),
-      layers: layers.map((l) => ({ digest: l.blobDigest, size: l.blobSize, mediaType: l.mediaType, diffId: l.diffId, contentSize: l.contentSize })),
+      layers: layers.map((l) => ({ digest: l.blobDigest, size: l.blobSize, mediaType: l.mediaType, diffId: l.diffId, contentSize: l.contentSize, verified: l.verified })),
     };
-    this.loaded.set(imageId, state);
-    if (this.loaded.size > LOADED_IMAGES) this.loaded.delete(this.loaded.keys().next().value!);
+    // Unverified layers (a pushed base image) become verified later: such a state is read again.
+    if (state.layers.every((l) => l.verified !== false)) {
+      this.loaded.set(imageId, state);
+      if (this.loaded.size > LOADED_IMAGES) this.loaded.delete(this.loaded.keys().next().value!);
+    }
     return { id: state.id, config: structuredClone(state.config), layers: [...state.layers] };
   }
 

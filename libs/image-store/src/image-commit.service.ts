@@ -16,6 +16,16 @@ export interface NewImageLayer {
   diffId: string;
   /** Sum of the sizes of the files in the layer. */
   contentSize: number;
+  /**
+   * Diff ID and content size were read from the layer itself (default). False when they are
+   * claims (a registry push): such a row is never trusted in place of the blob (ADR 0010).
+   */
+  verified?: boolean;
+}
+
+/** An image's `Size`: the sum of its layers' content sizes (ADR 0002), at commit and after verification. */
+export function imageSize(layers: ReadonlyArray<{ contentSize: number }>): number {
+  return layers.reduce((sum, l) => sum + l.contentSize, 0);
 }
 
 export interface NewImage {
@@ -61,7 +71,7 @@ export class ImageCommitService {
           id: image.config.digest,
           config: image.config.bytes.toString('utf8'),
           labels: JSON.stringify(config.config?.Labels ?? {}),
-          size: image.layers.reduce((sum, l) => sum + l.contentSize, 0),
+          size: imageSize(image.layers),
           created: config.created ? Date.parse(config.created) || 0 : 0,
           parentId: image.parentId ?? null,
           os: config.os ?? 'linux',
@@ -80,6 +90,7 @@ export class ImageCommitService {
             mediaType: l.mediaType,
             blobSize: l.size,
             contentSize: l.contentSize,
+            verified: l.verified ?? true,
           })),
         );
       }

@@ -91,6 +91,23 @@ export interface ImportResult {
 }
 
 /**
+ * Verification of an image pushed through the registry API (ADR 0010): its layers' diff IDs and
+ * content sizes came from the pushed config unchecked until this job reads the blobs.
+ */
+export const verifyJobSchema = z.object({
+  /** The image (`sha256:…` of its config); gone by the time the job runs is not an error. */
+  imageId: z.string().min(1),
+});
+export type VerifyJob = z.infer<typeof verifyJobSchema>;
+export interface VerifyResult {
+  imageId: string;
+  /** Distinct layer blobs found to match their rows (now verified, with their true content size). */
+  verified: number;
+  /** Layer blobs that did not: their rows stay unverified. */
+  failed: Array<{ digest: string; reason: string }>;
+}
+
+/**
  * `docker build` (legacy builder). Every query parameter of `POST /build` the builder honours,
  * already validated by the gateway; credentials for base images per registry host, as the
  * client's `X-Registry-Config` carries them.
@@ -220,6 +237,7 @@ export const jobTable = {
   [JobName.Pull]: { queue: QueueName.Puller, payload: pullJobSchema },
   [JobName.Push]: { queue: QueueName.Puller, payload: pushJobSchema },
   [JobName.Import]: { queue: QueueName.Puller, payload: importJobSchema },
+  [JobName.Verify]: { queue: QueueName.Puller, payload: verifyJobSchema },
   [JobName.Build]: { queue: QueueName.Builder, payload: buildJobSchema },
   [JobName.Prune]: { queue: QueueName.Gc, payload: pruneJobSchema },
   [JobName.Sweep]: { queue: QueueName.Gc, payload: sweepJobSchema },
@@ -232,6 +250,7 @@ export interface JobResults {
   [JobName.Pull]: PullResult;
   [JobName.Push]: PushResult;
   [JobName.Import]: ImportResult;
+  [JobName.Verify]: VerifyResult;
   [JobName.Build]: BuildResult;
   [JobName.Prune]: PruneResult;
   [JobName.Sweep]: SweepResult;

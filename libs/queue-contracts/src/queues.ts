@@ -18,6 +18,8 @@ export const JobName = {
   Push: 'push.v1',
   /** Turn a root filesystem tar (staged or at a URL) into a one-layer image. */
   Import: 'import.v1',
+  /** Read the layers of an image pushed through the registry API: check its diff IDs, record true sizes. */
+  Verify: 'verify.v1',
   /** Build a Dockerfile from a context staged in the blob store (the legacy builder's `POST /build`). */
   Build: 'build.v1',
   /** `docker image prune` / `docker builder prune`: remove image references and rows, or build cache entries. */

@@ -4,14 +4,14 @@ import type { JobsOfQueue } from '@cargohold/queue-contracts';
 import { HandlerRegistry } from './handler-registry';
 
 const loadResult = { images: [] };
-const PULLER_JOBS = [JobName.Load, JobName.Pull, JobName.Push, JobName.Import];
+const PULLER_JOBS = [JobName.Load, JobName.Pull, JobName.Push, JobName.Import, JobName.Verify];
 
 describe('HandlerRegistry', () => {
   it('names the queue and the job when a contract job has no handler', () => {
     const registry = new HandlerRegistry(QueueName.Puller);
-    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job load.v1, pull.v1, push.v1, import.v1'));
+    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job load.v1, pull.v1, push.v1, import.v1, verify.v1'));
     registry.register(JobName.Load, async () => loadResult);
-    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job pull.v1, push.v1, import.v1'));
+    expect(() => registry.assertComplete()).toThrow(new Error('queue puller: no handler for job pull.v1, push.v1, import.v1, verify.v1'));
   });
 
   it('is complete once every job of the queue has a handler', () => {
@@ -20,6 +20,7 @@ describe('HandlerRegistry', () => {
     registry.register(JobName.Pull, async () => ({ images: [] }));
     registry.register(JobName.Push, async () => ({ pushed: [] }));
     registry.register(JobName.Import, async () => ({ id: 'sha256:' + 'a'.repeat(64) }));
+    registry.register(JobName.Verify, async () => ({ imageId: 'sha256:' + 'a'.repeat(64), verified: 0, failed: [] }));
     expect(() => registry.assertComplete()).not.toThrow();
     expect(registry.get(JobName.Load)).toBeTypeOf('function');
   });

@@ -32,6 +32,7 @@ function newHost<Q extends QueueName>(queue: Q): WorkerHost<Q> {
     puller.register(JobName.Pull, unused);
     puller.register(JobName.Push, unused);
     puller.register(JobName.Import, unused);
+    puller.register(JobName.Verify, unused);
   }
   if (queue === QueueName.Gc) registerUnusedGcJobs(host as unknown as WorkerHost<typeof QueueName.Gc>);
   return host;

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@cargohold/config';
-import { ManifestEntity } from '@cargohold/db';
+import { ImageEntity, ManifestEntity } from '@cargohold/db';
 import { BlobUnavailableError, claimBlobs, ImageCommitService, insertManifest } from '@cargohold/image-store';
 import {
   hostPlatform,
@@ -17,6 +17,8 @@ import {
   platformMatches,
   sha256Of,
 } from '@cargohold/oci';
+import { JobProducer } from '@cargohold/queue';
+import { JobName } from '@cargohold/queue-contracts';
 import { BLOB_STORE, type BlobDigest, type BlobStore } from '@cargohold/storage';
 import { RegistryApiError, digestInvalid, manifestUnknown } from './registry-errors';
 import { parseManifestReference } from './registry-route.util';
@@ -53,11 +55,14 @@ async function readSmall(stream: AsyncIterable<Buffer>, limit: number): Promise<
  */
 @Injectable()
 export class ManifestsService {
+  private readonly logger = new Logger('RegistryApi');
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly registry: RegistryRepository,
     private readonly commits: ImageCommitService,
+    @Inject(JobProducer) private readonly jobs: JobProducer,
   ) {}
 
   async get(repositoryId: number | null, reference: string): Promise<StoredManifest> {
@@ -109,8 +114,9 @@ export class ManifestsService {
           size: l.size,
           mediaType: l.mediaType,
           diffId: config.parsed.rootfs.diff_ids[i],
-          // Not unpacked here: the compressed size stands in for the content size (README).
+          // Claims until verify.v1 has read the blob: the config's diff ID, the compressed size.
           contentSize: l.size,
+          verified: false,
         })),
         tags: tag ? [{ ...parseReference(repository), tag }] : [],
         // As after docker push: the image lists `repository@digest` among its RepoDigests.
@@ -122,9 +128,28 @@ export class ManifestsService {
           await this.registry.refs.bumpVersion(em);
         });
       }
+      await this.requestVerification(manifest.config.digest);
       return;
     }
     await this.storeNonImage(repository, repositoryId, tag, { digest, mediaType: manifest.mediaType, bytes, parsed: manifest }, null);
+  }
+
+  /**
+   * Queues verify.v1 for a committed image. The push has succeeded either way: without the job the
+   * rows merely stay unverified (never trusted, sizes compressed), and pushing again retries.
+   */
+  private async requestVerification(imageId: string): Promise<void> {
+    try {
+      const image = await this.registry.transaction((em) => em.findOne(ImageEntity, { where: { id: imageId }, select: ['storedAt'] }));
+      if (!image) return;
+      // One job per image row: pushes of an image already there share it (BullMQ keeps finished
+      // ids a while), while an image deleted and pushed again has new rows and gets its own.
+      // BullMQ ids may not contain ':'.
+      const jobId = `verify-${imageId.replace(':', '-')}-${image.storedAt}`;
+      await this.jobs.enqueue({ name: JobName.Verify, data: { imageId } }, { jobId });
+    } catch (error) {
+      this.logger.error(`could not queue the verification of pushed image ${imageId}: ${(error as Error).message}`);
+    }
   }
 
   private async putIndex(repository: string, repositoryId: number, tag: string | undefined, digest: string, bytes: Buffer, index: ImageIndex): Promise<void> {

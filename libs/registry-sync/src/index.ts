@@ -10,3 +10,4 @@ export * from './registry-sync.options';
 export * from './registry-sync.repository';
 export * from './sync-errors.util';
 export * from './registry-sync.worker';
+export * from './verify.service';

@@ -9,10 +9,11 @@ import { PushService } from './push.service';
 import { RedisBlobDownloadLock } from './redis-blob-download-lock';
 import { REGISTRY_SYNC_OPTIONS, registrySyncOptionsFromConfig } from './registry-sync.options';
 import { RegistrySyncRepository } from './registry-sync.repository';
+import { VerifyService } from './verify.service';
 
 /**
- * The pull and push jobs' services (`pull.v1`, `push.v1`); the puller registers them on its
- * worker host. Needs in scope: a DataSource, BLOB_STORE, REDIS_CONNECTION (QueueModule) and
+ * The services of the pull, push and verify jobs (`pull.v1`, `push.v1`, `verify.v1`); the puller
+ * registers them on its worker host. Needs in scope: a DataSource, BLOB_STORE, REDIS_CONNECTION (QueueModule) and
  * APP_CONFIG; uses the global RegistryClient when one is provided (RegistryClientModule), else
  * builds its own from the config.
  */
@@ -32,7 +33,8 @@ import { RegistrySyncRepository } from './registry-sync.repository';
     },
     PullService,
     PushService,
+    VerifyService,
   ],
-  exports: [PullService, PushService],
+  exports: [PullService, PushService, VerifyService],
 })
 export class RegistrySyncModule {}

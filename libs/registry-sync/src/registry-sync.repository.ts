@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ImageEntity, ImageLayerEntity, ManifestEntity, RepoDigestEntity, RepositoryEntity, TagEntity } from '@cargohold/db';
-import { ImageReferencesRepository, insertManifest } from '@cargohold/image-store';
+import { ImageReferencesRepository, imageSize, insertManifest } from '@cargohold/image-store';
 import { type ImageIndex, parseManifest } from '@cargohold/oci';
 
 export interface StoredManifest {
@@ -13,6 +13,12 @@ export interface StoredManifest {
 export interface KnownLayer {
   diffId: string;
   contentSize: number;
+}
+
+/** A layer claim of an image not yet checked against its blob: what its row says the blob holds. */
+export interface UnverifiedLayer {
+  blobDigest: string;
+  diffId: string;
 }
 
 export interface PulledIndex {
@@ -61,7 +67,11 @@ export class RegistrySyncRepository {
     return this.dataSource.manager.existsBy(ImageEntity, { id });
   }
 
-  /** Diff ID and content size of blobs some committed image uses as a layer. */
+  /**
+   * Diff ID and content size of blobs some committed image uses as a layer, read from the blob
+   * by whoever committed it. Unverified rows (registry pushes: the pushed config's claims) are
+   * left out, so one lying push cannot make an honest image sharing the blob fail or lie.
+   */
   async knownLayers(digests: readonly string[]): Promise<Map<string, KnownLayer>> {
     const known = new Map<string, KnownLayer>();
     for (let i = 0; i < digests.length; i += 500) {
@@ -70,10 +80,50 @@ export class RegistrySyncRepository {
         .createQueryBuilder(ImageLayerEntity, 'l')
         .select(['l.blob_digest AS blob_digest', 'l.diff_id AS diff_id', 'l.content_size AS content_size'])
         .where('l.blob_digest IN (:...chunk)', { chunk })
+        .andWhere('l.verified = :verified', { verified: true })
         .getRawMany<{ blob_digest: string; diff_id: string; content_size: number | string }>();
       for (const row of rows) known.set(row.blob_digest, { diffId: row.diff_id, contentSize: Number(row.content_size) });
     }
     return known;
+  }
+
+  /** The distinct (blob, diff ID) claims of an image's unverified layers; none when the image is gone. */
+  async unverifiedLayers(imageId: string): Promise<UnverifiedLayer[]> {
+    const rows = await this.dataSource.manager.find(ImageLayerEntity, {
+      where: { imageId, verified: false },
+      order: { position: 'ASC' },
+      select: ['blobDigest', 'diffId'],
+    });
+    const claims = new Map<string, UnverifiedLayer>();
+    for (const r of rows) claims.set(`${r.blobDigest} ${r.diffId}`, { blobDigest: r.blobDigest, diffId: r.diffId });
+    return [...claims.values()];
+  }
+
+  /**
+   * The blob was read and holds `diffId`: every unverified row claiming exactly that, in any
+   * image, becomes verified with the true content size, and those images' sizes are computed
+   * again as a commit computes them. Returns the images changed.
+   */
+  async markLayerVerified(blobDigest: string, diffId: string, contentSize: number): Promise<string[]> {
+    return this.dataSource.transaction(async (em) => {
+      const claims = await em.find(ImageLayerEntity, { where: { blobDigest, diffId, verified: false }, select: ['imageId'] });
+      const changed: string[] = [];
+      // Sorted: two verifications locking the same images take them in the same order.
+      for (const imageId of [...new Set(claims.map((c) => c.imageId))].sort()) {
+        // The image row first, as a removal takes it (then its layers, by cascade), so the two
+        // never deadlock; and a verification of another layer of this image waits here (SQLite
+        // serialises write transactions anyway) instead of summing sizes it is changing.
+        const query = em.createQueryBuilder(ImageEntity, 'i').select('i.id').where('i.id = :imageId', { imageId });
+        const image = await (em.connection.options.type === 'postgres' ? query.setLock('pessimistic_write') : query).getOne();
+        if (!image) continue;
+        await em.update(ImageLayerEntity, { imageId, blobDigest, diffId, verified: false }, { verified: true, contentSize });
+        const layers = await em.find(ImageLayerEntity, { where: { imageId }, select: ['contentSize'] });
+        await em.update(ImageEntity, { id: imageId }, { size: imageSize(layers) });
+        changed.push(imageId);
+      }
+      if (changed.length) await this.refs.bumpVersion(em);
+      return changed;
+    });
   }
 
   /** The image `repository:tag` points at, if any. */

@@ -27,7 +27,15 @@ export class ImageLayerEntity {
   @Column({ name: 'blob_size', type: 'bigint', transformer: bigintNumber })
   blobSize!: number;
 
-  /** Sum of the sizes of the files in the layer. */
+  /** Sum of the sizes of the files in the layer (the blob size while not verified). */
   @Column({ name: 'content_size', type: 'bigint', transformer: bigintNumber })
   contentSize!: number;
+
+  /**
+   * Diff ID and content size were read from the blob (loads, pulls, builds, imports, the verify
+   * job); false for a registry push, which takes them from the pushed config unchecked. Only
+   * verified rows may stand in for reading a layer (ADR 0010).
+   */
+  @Column({ type: 'boolean', default: true })
+  verified!: boolean;
 }
