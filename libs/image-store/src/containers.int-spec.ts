@@ -1,58 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { ContainerEntity, openDatabase } from '@cargohold/db';
-import { parseReference, sha256Of } from '@cargohold/oci';
+import { ContainerEntity } from '@cargohold/db';
 import { ALL_BLOBS_PRESENT, TEST_DIALECTS } from '@cargohold/testing';
-import { ContainersService } from './containers.service';
-import { ImageCatalogService } from './image-catalog.service';
-import { ImageCommitService, type NewImage } from './image-commit.service';
-import { ImageReferencesRepository } from './image-references.repository';
-import { ImageRemovalService } from './image-removal.service';
+import type { ContainersService } from './containers.service';
+import type { ImageCatalogService } from './image-catalog.service';
+import type { ImageCommitService, NewImage } from './image-commit.service';
+import type { ImageRemovalService } from './image-removal.service';
 import { ImageStoreError } from './image-store.errors';
-import { ImageTaggingService } from './image-tagging.service';
+import type { ImageTaggingService } from './image-tagging.service';
+import { fakeImage, type FakeImageOptions, openTestImageStore } from './testing/fake-images';
 
-
-interface ImageOptions {
-  parent?: string;
-  tags?: string[];
-  run?: Record<string, unknown>;
-  platform?: { os: string; architecture: string };
-}
-
-/** A small image (config + manifest + one fake layer digest; blobs are not read here). */
-function image(name: string, opts: ImageOptions = {}): NewImage {
-  const diffId = sha256Of(`layer-${name}`);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: opts.platform?.architecture ?? 'amd64',
-      os: opts.platform?.os ?? 'linux',
-      created: '2024-01-01T00:00:00Z',
-      config: opts.run ?? { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'], Labels: { 'org.example.from': 'image' } },
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: '2024-01-01T00:00:00Z', created_by: `build ${name}` }],
-    }),
-  );
-  const configDigest = sha256Of(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: 100 }],
-    }),
-  );
-  return {
-    config: { digest: configDigest, bytes: config },
-    manifest: { digest: sha256Of(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest },
-    layers: [{ digest: diffId, size: 100, mediaType: 'application/vnd.oci.image.layer.v1.tar', diffId, contentSize: 80 }],
-    parentId: opts.parent ?? null,
-    tags: (opts.tags ?? []).map((t) => {
-      const r = parseReference(t);
-      return { ...r, tag: r.tag ?? 'latest' };
-    }),
-    recordDigests: true,
-  };
-}
+/** The container tests' image: a shell image with an env and a label of its own. */
+const image = (name: string, opts: FakeImageOptions = {}): NewImage =>
+  fakeImage(name, { ...opts, run: opts.run ?? { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'], Labels: { 'org.example.from': 'image' } } });
 
 /** The rejection's kind and message, to assert dockerd's status and text together. */
 async function failure(promise: Promise<unknown>): Promise<{ kind: string; message: string }> {
@@ -81,13 +41,7 @@ describe.each(TEST_DIALECTS)('containers (pins) on $name', ({ open }) => {
   beforeAll(async () => {
     const db = await open();
     cleanup = db.cleanup;
-    ds = await openDatabase(db.settings);
-    const refs = new ImageReferencesRepository(ds);
-    catalog = new ImageCatalogService(ds, refs);
-    commits = new ImageCommitService(ds, refs, ALL_BLOBS_PRESENT);
-    removal = new ImageRemovalService(ds, catalog, refs);
-    tagging = new ImageTaggingService(ds, catalog, refs);
-    containers = new ContainersService(ds, catalog, refs);
+    ({ ds, catalog, commits, removal, tagging, containers } = await openTestImageStore(db.settings, ALL_BLOBS_PRESENT));
   });
   afterAll(async () => {
     await ds?.destroy();

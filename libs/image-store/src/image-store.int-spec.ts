@@ -1,52 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { openDatabase } from '@cargohold/db';
-import { parseReference, sha256Of } from '@cargohold/oci';
 import { ALL_BLOBS_PRESENT, TEST_DIALECTS } from '@cargohold/testing';
 import { ImageCatalogService } from './image-catalog.service';
 import { ImageCommitService, type NewImage } from './image-commit.service';
-import { ImageExportService } from './image-export.service';
+import type { ImageExportService } from './image-export.service';
 import { ImageReferencesRepository } from './image-references.repository';
 import { ImageRemovalService } from './image-removal.service';
 import { ImageTaggingService } from './image-tagging.service';
+import { fakeImage, type FakeImageOptions, openTestImageStore } from './testing/fake-images';
 
-
-/** Builds a small image: config + manifest + fake layer digests (blobs are not read here). */
-function image(name: string, opts: { created?: string; labels?: Record<string, string>; parent?: string; tags?: string[] } = {}): NewImage {
-  const diffId = sha256Of(`layer-${name}`);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      created: opts.created ?? '2024-01-01T00:00:00Z',
-      config: { Labels: opts.labels ?? null, Cmd: ['sh'] },
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: opts.created ?? '2024-01-01T00:00:00Z', created_by: `/bin/sh -c build ${name}` }],
-    }),
-  );
-  const configDigest = sha256Of(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: 100 }],
-      annotations: { name },
-    }),
-  );
-  return {
-    config: { digest: configDigest, bytes: config },
-    manifest: { digest: sha256Of(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest },
-    layers: [{ digest: diffId, size: 100, mediaType: 'application/vnd.oci.image.layer.v1.tar', diffId, contentSize: 80 }],
-    parentId: opts.parent ?? null,
-    tags: (opts.tags ?? []).map((t) => {
-      const r = parseReference(t);
-      return { ...r, tag: r.tag ?? 'latest' };
-    }),
-    recordDigests: true,
-  };
-}
-
+/** The store tests' image; `labels` become the config's labels. */
+const image = (name: string, opts: FakeImageOptions & { labels?: Record<string, string> } = {}): NewImage =>
+  fakeImage(name, { ...opts, run: { Labels: opts.labels ?? null, Cmd: ['sh'] } });
 
 describe.each(TEST_DIALECTS)('image store on $name', ({ open }) => {
   let ds: DataSource;
@@ -60,13 +25,7 @@ describe.each(TEST_DIALECTS)('image store on $name', ({ open }) => {
   beforeAll(async () => {
     const db = await open();
     cleanup = db.cleanup;
-    ds = await openDatabase(db.settings);
-    const refs = new ImageReferencesRepository(ds);
-    catalog = new ImageCatalogService(ds, refs);
-    commits = new ImageCommitService(ds, refs, ALL_BLOBS_PRESENT);
-    removal = new ImageRemovalService(ds, catalog, refs);
-    tagging = new ImageTaggingService(ds, catalog, refs);
-    exporter = new ImageExportService(ds, catalog, refs);
+    ({ ds, catalog, commits, removal, tagging, exporter } = await openTestImageStore(db.settings, ALL_BLOBS_PRESENT));
   });
   afterAll(async () => {
     await ds?.destroy();
