@@ -141,6 +141,21 @@ describe('docker build through the real docker CLI', () => {
     expect((await docker.run(['image', 'inspect', 'failing:1'], { allowFailure: true })).code).not.toBe(0);
   });
 
+  it('--memory stops a RUN that needs more (exit 137, nothing tagged); --shm-size sizes /dev/shm; bad limits get dockerd\'s texts', async () => {
+    const hungry = context(dir, 'hungry', { Dockerfile: 'FROM busybox\nRUN head -c 256m /dev/zero | tail > /dev/null\n' });
+    const killed = await build(['--memory', '32m', '--memory-swap', '32m', '-t', 'hungry:1', hungry], true);
+    expect(killed.code).not.toBe(0);
+    expect(killed.stderr).toContain("The command '/bin/sh -c head -c 256m /dev/zero | tail > /dev/null' returned a non-zero code: 137");
+    expect((await docker.run(['image', 'inspect', 'hungry:1'], { allowFailure: true })).code).not.toBe(0);
+
+    const shm = context(dir, 'shm', { Dockerfile: 'FROM busybox\nRUN df -k /dev/shm | tail -n 1\n' });
+    expect((await build(['--shm-size', '16m', '--cpu-shares', '512', '--cpu-period', '100000', '--cpu-quota', '50000', shm])).stdout).toMatch(/\s16384\s/);
+
+    const tiny = await build(['--memory', '4m', shm], true);
+    expect(tiny.code).not.toBe(0);
+    expect(tiny.stderr).toContain('Minimum memory limit allowed is 6MB');
+  });
+
   it('reports a Dockerfile syntax error with its line', async () => {
     const ctx = context(dir, 'syntax', { Dockerfile: 'FROM busybox\nFRM busybox\n' });
     const result = await build([ctx], true);

@@ -49,6 +49,38 @@ export function decodeRegistryConfig(header: string | string[] | undefined): Rec
   }
 }
 
+/** An integer query parameter; 0 and absent both mean "not set", as the docker CLI sends them. */
+function intParam(value: unknown, name: string): number | undefined {
+  const raw = stringParam(value);
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new BadRequestException(`invalid ${name}: ${raw} is not an integer`);
+  return Number(raw) === 0 ? undefined : Number(raw);
+}
+
+/** `--memory`, `--cpu-*`, `--cpuset-cpus`, `--shm-size`, checked with dockerd's rules and texts (verifyPlatformContainerResources). */
+export function buildLimits(q: Record<string, unknown>): BuildJob['limits'] {
+  const memory = intParam(q.memory, 'memory');
+  let memorySwap = intParam(q.memswap, 'memswap');
+  const cpuShares = intParam(q.cpushares, 'cpushares');
+  const cpuPeriod = intParam(q.cpuperiod, 'cpuperiod');
+  const cpuQuota = intParam(q.cpuquota, 'cpuquota');
+  const shmSize = intParam(q.shmsize, 'shmsize');
+  const cpusetCpus = stringParam(q.cpusetcpus) || undefined;
+  if (memory !== undefined && memory < 6 * 1024 * 1024) throw new BadRequestException('Minimum memory limit allowed is 6MB');
+  if (memory === undefined && memorySwap !== undefined && memorySwap > 0) throw new BadRequestException('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (memory !== undefined && memorySwap !== undefined && memorySwap > 0 && memorySwap < memory) throw new BadRequestException('Minimum memoryswap limit should be larger than memory limit, see usage');
+  if (cpuPeriod !== undefined && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw new BadRequestException('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  if (cpuQuota !== undefined && cpuQuota > 0 && cpuQuota < 1000) throw new BadRequestException('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  if (shmSize !== undefined && shmSize < 0) throw new BadRequestException('SHM size can not be less than 0');
+  if (cpuShares !== undefined && cpuShares < 0) throw new BadRequestException(`invalid cpushares: ${cpuShares}`);
+  if (cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpusetCpus)) throw new BadRequestException(`Invalid value ${cpusetCpus} for cpuset cpus`);
+  // dockerd: a memory limit without a swap limit allows as much swap again.
+  if (memory !== undefined && memorySwap === undefined) memorySwap = memory * 2;
+  const limits = { memory, memorySwap, cpuShares, cpuPeriod, cpuQuota: cpuQuota !== undefined && cpuQuota > 0 ? cpuQuota : undefined, cpusetCpus, shmSize };
+  const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+  return Object.keys(set).length ? set : undefined;
+}
+
 /**
  * `POST /build` (the legacy builder, what `DOCKER_BUILDKIT=0 docker build` calls): the context
  * is staged in the blob store and the build runs as a `build.v1` job on a builder; its output
@@ -99,6 +131,7 @@ export class BuildController {
       networkMode: stringParam(q.networkmode) || 'default',
       registryAuth: decodeRegistryConfig(req.headers['x-registry-config']),
       sourceDateEpoch,
+      limits: buildLimits(q),
     };
     Object.assign(data, await this.contexts.stage(req, data.dockerfile));
     await this.jobs.run(reply, { name: JobName.Build, data }, () => undefined, { cancelOnDisconnect: true });

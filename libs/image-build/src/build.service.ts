@@ -430,6 +430,7 @@ export class BuildService {
         workdir: cfg.WorkingDir || '/',
         network: allowNetwork ? 'host' : 'none',
         signal: run.ctx.signal,
+        limits: run.job.limits,
         onOutput: (chunk) => void run.output.output(chunk),
       });
       await run.output.endOutput();

@@ -147,6 +147,21 @@ export const buildJobSchema = z.object({
   registryAuth: z.record(z.string(), registryCredentialsSchema).default({}),
   /** Clamp file times in new layers (SOURCE_DATE_EPOCH build arg), for reproducible digests. */
   sourceDateEpoch: z.number().int().nonnegative().optional(),
+  /**
+   * Each RUN's limits (`--memory`, `--memory-swap`, `--cpu-shares`, `--cpu-period`, `--cpu-quota`,
+   * `--cpuset-cpus`, `--shm-size`), validated by the gateway as dockerd does; bytes and µs.
+   */
+  limits: z
+    .object({
+      memory: z.number().int().positive().optional(),
+      memorySwap: z.number().int().min(-1).optional(),
+      cpuShares: z.number().int().positive().optional(),
+      cpuPeriod: z.number().int().positive().optional(),
+      cpuQuota: z.number().int().positive().optional(),
+      cpusetCpus: z.string().min(1).optional(),
+      shmSize: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 export type BuildJob = z.infer<typeof buildJobSchema>;
 export interface BuildResult {

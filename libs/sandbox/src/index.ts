@@ -61,6 +61,7 @@ export { SandboxError } from './errors';
 export type { SandboxErrorCode } from './errors';
 export { DEFAULT_PATH, runInSandbox } from './sandbox';
 export type { SandboxResult, SandboxRun } from './sandbox';
+export type { ResourceLimits } from './oci-config';
 export { sandboxAvailable } from './available';
 export { resolveExecUser } from './user';
 export type { ExecUser } from './user';

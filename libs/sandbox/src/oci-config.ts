@@ -57,6 +57,25 @@ export const NOFILE_LIMIT = 1048576;
 /** Parent of every per-run cgroup (`/cargohold-build/<container id>`), so that they are easy to find. */
 export const CGROUP_PARENT = '/cargohold-build';
 
+/**
+ * What `docker build --memory/--memory-swap/--cpu-shares/--cpu-period/--cpu-quota/--cpuset-cpus/
+ * --shm-size` ask of each RUN container, already validated. Sizes in bytes, times in µs.
+ */
+export interface ResourceLimits {
+  memory?: number;
+  /** Memory plus swap; -1 for unlimited swap. */
+  memorySwap?: number;
+  cpuShares?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  /** Size of /dev/shm (Docker's default 64 MiB). */
+  shmSize?: number;
+}
+
+/** Docker's /dev/shm size for a container that asks for none. */
+const DEFAULT_SHM_BYTES = 64 * 1024 * 1024;
+
 export interface ContainerInput {
   id: string;
   /** Host path of the root filesystem (mounted read-write). */
@@ -74,6 +93,7 @@ export interface ContainerInput {
   /** Whether /sys gets a sysfs (a user namespace may not mount the host network's). */
   sysfs: boolean;
   nofile: number;
+  limits?: ResourceLimits;
   arch: NodeJS.Architecture;
   kernelRelease: string;
 }
@@ -106,7 +126,12 @@ export interface OciConfig {
     gidMappings?: { containerID: number; hostID: number; size: number }[];
     devices: { path: string; type: 'c'; major: number; minor: number; fileMode: number; uid: number; gid: number }[];
     cgroupsPath?: string;
-    resources?: { devices: { allow: boolean; type?: 'c'; major?: number; minor?: number; access: string }[]; pids: { limit: number } };
+    resources?: {
+      devices: { allow: boolean; type?: 'c'; major?: number; minor?: number; access: string }[];
+      pids: { limit: number };
+      memory?: { limit?: number; swap?: number };
+      cpu?: { shares?: number; quota?: number; period?: number; cpus?: string };
+    };
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp: SeccompProfile;
@@ -123,11 +148,24 @@ function mounts(input: ContainerInput): Mount[] {
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: pts },
     ...(input.sysfs ? [{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }] : []),
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${input.limits?.shmSize ?? DEFAULT_SHM_BYTES}`] },
     ...(input.files.resolvConf ? [bind('/etc/resolv.conf', input.files.resolvConf)] : []),
     bind('/etc/hostname', input.files.hostname),
     bind('/etc/hosts', input.files.hosts),
   ];
+}
+
+/** The cgroup part of the limits, as runc takes it (absent fields stay unlimited). */
+function cgroupLimits(limits: ResourceLimits | undefined): Pick<NonNullable<OciConfig['linux']['resources']>, 'memory' | 'cpu'> {
+  if (!limits) return {};
+  const memory = { ...(limits.memory !== undefined ? { limit: limits.memory } : {}), ...(limits.memorySwap !== undefined ? { swap: limits.memorySwap } : {}) };
+  const cpu = {
+    ...(limits.cpuShares !== undefined ? { shares: limits.cpuShares } : {}),
+    ...(limits.cpuQuota !== undefined ? { quota: limits.cpuQuota } : {}),
+    ...(limits.cpuPeriod !== undefined ? { period: limits.cpuPeriod } : {}),
+    ...(limits.cpusetCpus !== undefined ? { cpus: limits.cpusetCpus } : {}),
+  };
+  return { ...(Object.keys(memory).length ? { memory } : {}), ...(Object.keys(cpu).length ? { cpu } : {}) };
 }
 
 /**
@@ -168,7 +206,11 @@ export function ociConfig(input: ContainerInput): OciConfig {
             cgroupsPath: `${CGROUP_PARENT}/${input.id}`,
             // Deny, then allow the devices above: runc drops its own rule for a device the spec lists,
             // and appends the rest of its defaults (ptys, tun, mknod) after these.
-            resources: { devices: [{ allow: false, access: 'rwm' }, ...DEVICES.map(([, major, minor]) => ({ allow: true, type: 'c' as const, major, minor, access: 'rwm' }))], pids: { limit: PIDS_LIMIT } },
+            resources: {
+              devices: [{ allow: false, access: 'rwm' }, ...DEVICES.map(([, major, minor]) => ({ allow: true, type: 'c' as const, major, minor, access: 'rwm' }))],
+              pids: { limit: PIDS_LIMIT },
+              ...cgroupLimits(input.limits),
+            },
           }),
       devices: DEVICES.map(([path, major, minor]) => ({ path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 })),
       maskedPaths: MASKED_PATHS,

@@ -155,6 +155,38 @@ describe('runInSandbox as a security boundary', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('applies docker build\'s memory, CPU and /dev/shm limits to the run\'s cgroup and mounts', async () => {
+    const limits = { memory: 48 * 1024 * 1024, memorySwap: 48 * 1024 * 1024, cpuShares: 512, cpuPeriod: 100_000, cpuQuota: 50_000, cpusetCpus: '0', shmSize: 8 * 1024 * 1024 };
+    const seen: Record<string, string> = {};
+    const out = await capture({
+      argv: sh('cat /proc/self/cgroup; df -k /dev/shm | tail -n 1; sleep 0.2'),
+      limits,
+      onOutput: (chunk) => {
+        const text = chunk.toString();
+        const line = text.split('\n').find((l) => /^\d+:memory:/.test(l));
+        if (!line || seen.memory) return;
+        const at = line.split(':')[2];
+        const read = (controller: string, file: string) => readFileSync(path.join('/sys/fs/cgroup', controller, at, file), 'utf8').trim();
+        Object.assign(seen, {
+          memory: read('memory', 'memory.limit_in_bytes'),
+          memsw: read('memory', 'memory.memsw.limit_in_bytes'),
+          shares: read('cpu', 'cpu.shares'),
+          quota: read('cpu', 'cpu.cfs_quota_us'),
+          period: read('cpu', 'cpu.cfs_period_us'),
+          cpus: read('cpuset', 'cpuset.cpus'),
+        });
+      },
+    });
+    expect(seen).toEqual({ memory: String(limits.memory), memsw: String(limits.memorySwap), shares: '512', quota: '50000', period: '100000', cpus: '0' });
+    expect(out.stdout).toMatch(/\n\S+\s+8192\s/);
+  });
+
+  it('kills a run that goes past its memory limit, as the kernel\'s OOM killer does in Docker (exit 137)', async () => {
+    // busybox tail keeps a newline-free stream whole: it grows until the cgroup stops it.
+    const out = await capture({ argv: sh('head -c 256m /dev/zero | tail > /dev/null'), limits: { memory: 32 * 1024 * 1024, memorySwap: 32 * 1024 * 1024 } });
+    expect(out.exitCode).toBe(137);
+  });
+
   it('leaves no process, container state or cgroup behind after an abort or a timeout', async () => {
     const controller = new AbortController();
     let cgroup = '';

@@ -9,7 +9,7 @@ import { prepareMountPoints } from './bundle';
 import { SandboxError } from './errors';
 import { locateHostTools } from './host-tools';
 import type { HostTools } from './host-tools';
-import { NOFILE_LIMIT, ociConfig } from './oci-config';
+import { NOFILE_LIMIT, ociConfig, type ResourceLimits } from './oci-config';
 import { ended, openOutputPipes, readerOf, returnFifos, StderrGate } from './output';
 import type { OutputPipes } from './output';
 import { RootfsLedger } from './rootfs-ledger';
@@ -44,6 +44,8 @@ export interface SandboxRun {
   onOutput?(chunk: Buffer, stream: 'stdout' | 'stderr'): void;
   /** Kills the whole process tree after this long and rejects with SandboxError TIMEOUT. */
   timeoutMs?: number;
+  /** Memory, CPU and /dev/shm limits (docker build's resource options); cgroup ones need a root builder. */
+  limits?: ResourceLimits;
 }
 
 export interface SandboxResult {
@@ -87,6 +89,11 @@ function normalize(input: SandboxRun): Request {
   const hostname = input.hostname ?? randomBytes(6).toString('hex');
   // The kernel takes up to 64 bytes; anything else would break /etc/hosts.
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hostname)) throw invalid(`hostname ${JSON.stringify(hostname)} is not a valid host name`);
+  for (const [key, value] of Object.entries(input.limits ?? {})) {
+    if (key === 'cpusetCpus' ? !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(String(value)) : !Number.isSafeInteger(value) || (value as number) < (key === 'memorySwap' ? -1 : 1)) {
+      throw invalid(`limit ${key} ${JSON.stringify(value)} is not valid`);
+    }
+  }
   if (input.timeoutMs !== undefined && !(input.timeoutMs > 0 && Number.isFinite(input.timeoutMs))) {
     throw invalid(`timeoutMs must be a positive number of milliseconds, not ${input.timeoutMs}`);
   }
@@ -136,6 +143,13 @@ function assertMappable(user: ExecUser, privileged: boolean, spec: string | unde
     'USER',
     `USER ${spec} (uid ${user.uid}, gid ${user.gid}) needs a root builder: the unprivileged sandbox's user namespace maps only root`,
   );
+}
+
+/** A limit that cannot be enforced is refused, never silently dropped: a build farm relies on it. */
+function assertLimitsApply(limits: ResourceLimits | undefined, privileged: boolean): void {
+  if (!limits || privileged) return;
+  const cgroup = (['memory', 'memorySwap', 'cpuShares', 'cpuPeriod', 'cpuQuota', 'cpusetCpus'] as const).filter((key) => limits[key] !== undefined);
+  if (cgroup.length) throw new SandboxError('INVALID', `${cgroup.join(', ')} need a root builder: the unprivileged sandbox has no cgroups to enforce them`);
 }
 
 let nofile: number | undefined;
@@ -302,6 +316,7 @@ async function runInRoot(tools: HostTools, root: string, request: Request, input
   const privileged = process.getuid?.() === 0;
   const user = await resolveExecUser(root, input.user);
   assertMappable(user, privileged, input.user);
+  assertLimitsApply(input.limits, privileged);
   await ensureWorkdir(root, request.workdir);
   const workspace = await openWorkspace(tools);
 
@@ -324,6 +339,7 @@ async function runInRoot(tools: HostTools, root: string, request: Request, input
       files,
       sysfs,
       nofile: nofileLimit(),
+      limits: input.limits,
       arch: process.arch,
       kernelRelease: os.release(),
     });
