@@ -80,13 +80,10 @@ export class PruneService {
   private async imageCandidates(options: PruneOptions): Promise<{ candidates: ImageEntity[]; store: StoreView }> {
     const em = this.dataSource.manager;
     const until = options.until ? Date.parse(options.until) : undefined;
-    const images = await em.find(ImageEntity, {
-      where: until !== undefined ? { created: LessThan(until) } : {},
-      select: ['id', 'labels', 'size', 'created', 'parentId'],
-      order: { created: 'DESC' },
-    });
+    // Every image once: the candidates are the ones before `until`, the rest is family a dry run follows.
+    const family = await em.find(ImageEntity, { select: ['id', 'labels', 'size', 'created', 'parentId'], order: { created: 'DESC' } });
+    const images = until === undefined ? family : family.filter((image) => image.created < until);
     const pinned = new Set((await em.find(ContainerEntity, { select: ['imageId'] })).map((c) => c.imageId));
-    const family = await em.find(ImageEntity, { select: ['id', 'parentId', 'size'] });
     const parents = new Set(family.flatMap((i) => (i.parentId ? [i.parentId] : [])));
     const references = await this.refs.allReferences();
     // dockerd's dangling: no tag (digest references do not count), and nothing built on it.
