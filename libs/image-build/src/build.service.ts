@@ -493,9 +493,9 @@ export class BuildService {
         urls.push(fetched.source);
       } else local.push(source);
     }
-    const options = { ignores: run.ignores, instruction };
     // Resolved in the context's index when there is one: the files are only extracted to be copied.
-    const fromContext = local.length ? await resolveSources(run.context.tree, local, options) : [];
+    // Index and extraction give the same entries (index-tree.int-spec), so their host paths hold.
+    const fromContext = local.length ? await resolveSources(run.context.tree, local, { ignores: run.ignores, instruction }) : [];
     const inline: ResolvedSource[] = [];
     for (const source of inst.inlineSources) {
       const file = path.join(run.workspace.dir, `inline-${randomBytes(6).toString('hex')}`, source.path);
@@ -507,9 +507,8 @@ export class BuildService {
     return {
       checksum: await sourcesChecksum(list),
       resolve: async () => {
-        if (!local.length || !run.context.indexed) return list;
-        await run.context.extract();
-        return [...urls, ...(await resolveSources(run.workspace.context, local, options)), ...inline];
+        if (local.length) await run.context.extract();
+        return list;
       },
     };
   }
