@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
+import { dockerCli, loadBusybox, startSystem, type SystemHandle } from '@cargohold/testing';
 
 const exec = promisify(execFile);
 type Cli = ReturnType<typeof dockerCli>;
@@ -50,8 +50,7 @@ describe('docker build through the real docker CLI', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cargohold-build-'));
     system = await startSystem();
     docker = dockerCli(system.dockerHost);
-    await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+    await loadBusybox(docker, dir);
   }, 300_000);
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, startRedisServer, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
+import { dockerCli, loadBusybox, startRedisServer, startSystem, type SystemHandle } from '@cargohold/testing';
 
 const exec = promisify(execFile);
 
@@ -44,8 +44,7 @@ describe('a builder killed mid-build', () => {
       builders.push(spawn(process.execPath, [entry], { env: { ...process.env, ...system.env, ...env, CARGOHOLD_LOG_LEVEL: 'warn' }, stdio: 'ignore' }));
     }
     const docker = dockerCli(system.dockerHost);
-    await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+    await loadBusybox(docker, dir);
     await docker.dispose();
     await new Promise((r) => setTimeout(r, 3000));
   }, 300_000);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, startDockerd, startSystem, writeDockerArchive } from '@cargohold/testing';
+import { busyboxImage, dockerCli, loadBusybox, startDockerd, startSystem, writeDockerArchive } from '@cargohold/testing';
 
 type System = Awaited<ReturnType<typeof startSystem>>;
 type Cli = ReturnType<typeof dockerCli>;
@@ -30,9 +30,7 @@ describe('docker container commands (containers as pins) through the real docker
     dir = mkdtempSync(path.join(tmpdir(), 'cargohold-e2e-containers-'));
     system = await startSystem();
     docker = dockerCli(system.dockerHost);
-    const written = await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    imageId = written.images[0].id;
-    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+    imageId = (await loadBusybox(docker, dir)).images[0].id;
   }, 300_000);
 
   afterAll(async () => {
@@ -206,9 +204,7 @@ describe('docker rename, docker container prune and docker info through the real
     dir = mkdtempSync(path.join(tmpdir(), 'cargohold-e2e-rename-prune-'));
     system = await startSystem();
     docker = dockerCli(system.dockerHost);
-    const written = await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    imageId = written.images[0].id;
-    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+    imageId = (await loadBusybox(docker, dir)).images[0].id;
   }, 300_000);
 
   afterAll(async () => {

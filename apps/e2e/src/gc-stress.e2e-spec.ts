@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, multiLayerImage, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
+import { dockerCli, loadBusybox, multiLayerImage, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
 
 const exec = promisify(execFile);
 const ROUNDS = Number(process.env.GC_STRESS_ROUNDS ?? 4);
@@ -26,8 +26,7 @@ describe('gc under load', () => {
     system = await startSystem();
     host = new URL(system.url).host;
     docker = dockerCli(system.dockerHost);
-    await writeDockerArchive(path.join(dir, 'busybox.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    await docker.run(['load', '-i', path.join(dir, 'busybox.tar')]);
+    await loadBusybox(docker, dir);
   }, 300_000);
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImage, dockerCli, multiLayerImage, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
+import { dockerCli, loadBusybox, multiLayerImage, startSystem, writeDockerArchive, type SystemHandle } from '@cargohold/testing';
 
 /** `docker image prune`, `docker builder prune`, `docker system df` and the gc sweep through the real docker CLI. */
 describe('prune and sweep', () => {
@@ -16,8 +16,7 @@ describe('prune and sweep', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cargohold-prune-'));
     system = await startSystem();
     docker = dockerCli(system.dockerHost);
-    await writeDockerArchive(path.join(dir, 'base.tar'), [busyboxImage('busybox:latest')], { format: 'oci' });
-    await docker.run(['load', '-i', path.join(dir, 'base.tar')]);
+    await loadBusybox(docker, dir);
   }, 300_000);
 
   afterAll(async () => {

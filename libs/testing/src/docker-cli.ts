@@ -3,6 +3,8 @@ import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { WrittenArchive } from './fixture.types';
+import { busyboxImage, writeDockerArchive } from './fixtures';
 import { scratchDir } from './scratch-dir.util';
 
 export interface DockerRunOptions {
@@ -112,4 +114,16 @@ function withOutput(error: Error, result: DockerRunResult): Error {
   const tail = (text: string): string => (text.length > MESSAGE_TAIL ? `…${text.slice(-MESSAGE_TAIL)}` : text);
   error.message += `\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`;
   return error;
+}
+
+/**
+ * Writes the busybox fixture (`busybox:latest`, OCI layout) to `<dir>/busybox.tar` and `docker
+ * load`s it through `docker`: the base image most end-to-end specs start from. Returns what was
+ * written (image ID and diff IDs).
+ */
+export async function loadBusybox(docker: DockerCli, dir: string): Promise<WrittenArchive> {
+  const archive = path.join(dir, 'busybox.tar');
+  const written = await writeDockerArchive(archive, [busyboxImage('busybox:latest')], { format: 'oci' });
+  await docker.run(['load', '-i', archive]);
+  return written;
 }
